@@ -1,0 +1,83 @@
+// The narrow interface between the build worker and whatever runs a build in a virtual machine.
+// The worker hands a BuildJob to a VmRunner and gets a BuildOutcome back; nothing else crosses.
+import type { Arch } from '../../config/config-schema.js';
+import type { Manifest } from '../../domain/manifest.js';
+
+export interface DependencyBinaries {
+  pkgid: number;
+  name: string;
+  version: string;
+  /** path on the host of the dependency's binaries archive (binaries/<arch>/files.tar.gz) */
+  archive: string;
+}
+
+export interface BuildJob {
+  pkgid: number;
+  arch: Arch;
+  /** host folder holding the package's unpacked tree (read only for the runner) */
+  sourceDir: string;
+  manifest: Manifest;
+  /** resolved dependencies, installed into the VM in this order before `build` */
+  dependencies: DependencyBinaries[];
+  /** an empty host folder the runner owns for this job (disks, logs); removed by the caller */
+  workDir: string;
+  timeoutSeconds: number;
+  memoryMib: number;
+  cpus: number;
+  /** every chunk of the build's log as it comes (for live logs) */
+  onLog?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export type FailureReason = 'build' | 'timeout' | 'infrastructure' | 'dependency';
+
+export interface BuildMeasurements {
+  arch: Arch;
+  /** bytes of the regular files the install created or modified, each inode counted once */
+  installed_size: number;
+  /** wall time of the `build` steps alone */
+  compile_seconds: number;
+  /** absolute paths, as installed, created by the install */
+  files: string[];
+  /** absolute paths of files of the base root that the install changed */
+  modified_files: string[];
+  /** the ELF files among files and modified_files (found by their magic) */
+  binaries: string[];
+}
+
+export interface InstalledEntry {
+  path: string;
+  type: 'file' | 'symlink' | 'dir' | 'hardlink';
+  size: number;
+  mode: number;
+  sha256?: string;
+  target?: string;
+}
+
+export interface PhaseTimes {
+  /** VM process start to the first build command */
+  boot_seconds: number;
+  build_seconds: number;
+  install_seconds: number;
+  /** VM process start to its exit */
+  total_seconds: number;
+}
+
+export interface BuildOutcome {
+  state: 'good' | 'failed';
+  reason: FailureReason | null;
+  /** one line for people: why it failed, or "built" */
+  message: string;
+  /** the full build log (host file in workDir) */
+  logFile: string;
+  measurements: BuildMeasurements | null;
+  /** tar.gz of the installed files (paths relative to /), in workDir; only when good */
+  binariesArchive: string | null;
+  /** what the archive holds, one entry per path */
+  installed: InstalledEntry[];
+  phases: Partial<PhaseTimes>;
+}
+
+export interface VmRunner {
+  run(job: BuildJob): Promise<BuildOutcome>;
+}

@@ -1,0 +1,42 @@
+// Typed errors: every failure the system reports carries a stable `code` (tests and clients
+// check the code, never the message) and an optional `data` object. Only server/ maps codes to
+// HTTP statuses (server/error-status.ts).
+
+export const ErrorCodes = [
+  'bad_request', // malformed input that fits no finer code
+  'invalid_name', // a package, user or tag name outside its grammar
+  'invalid_version', // a version or range that does not parse
+  'invalid_manifest', // package.json missing, not JSON, or not the schema
+  'name_mismatch', // package.json name is not the repo's name
+  'version_mismatch', // package.json version is not the branch's version
+  'non_fast_forward', // a version branch rewritten
+  'branch_deletion', // a version branch deleted
+  'unauthenticated', // no or bad credentials
+  'forbidden', // good credentials, not allowed
+  'not_found',
+  'already_exists',
+  'too_large', // a body or archive over its configured limit
+  'unsafe_archive', // traversal, links leading out, devices, bombs
+  'config_invalid',
+  'dependency', // a dependency cannot be resolved
+  'infrastructure', // the machinery failed, not the package
+  'timeout',
+  'conflict',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class MorphuxError extends Error {
+  readonly code: ErrorCode;
+  readonly data: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'MorphuxError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isMorphuxError(e: unknown, code?: ErrorCode): e is MorphuxError {
+  return e instanceof MorphuxError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,33 @@
+// The grammars of names users choose: package names (the contract's `[a-z0-9][a-z0-9+._-]*`),
+// user names and tags. A name that passes here is safe as one path segment.
+import { MorphuxError } from './errors.js';
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+._-]*$/;
+const USER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const TAG = /^[a-z0-9][a-z0-9+._-]*$/;
+export const MAX_NAME_LENGTH = 64;
+
+function checked(kind: string, re: RegExp, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH || !re.test(value)) {
+    throw new MorphuxError('invalid_name', `invalid ${kind} ${JSON.stringify(String(value).slice(0, 80))}: want ${re.source.slice(1, -1)}, at most ${MAX_NAME_LENGTH} characters`, { kind });
+  }
+  // "..", ".git" suffixes and the like would be ambiguous on disk and in URLs
+  if (value.includes('..') || value.endsWith('.git') || value.endsWith('.')) {
+    throw new MorphuxError('invalid_name', `invalid ${kind} ${JSON.stringify(value)}: no "..", no trailing "." or ".git"`, { kind });
+  }
+  return value;
+}
+
+export const isPackageName = (v: unknown): v is string => typeof v === 'string' && safe(() => checkPackageName(v));
+export const checkPackageName = (v: unknown): string => checked('package name', PACKAGE_NAME, v);
+export const checkUserName = (v: unknown): string => checked('user name', USER_NAME, v);
+export const checkTag = (v: unknown): string => checked('tag', TAG, v);
+
+function safe(f: () => unknown): boolean {
+  try {
+    f();
+    return true;
+  } catch {
+    return false;
+  }
+}
