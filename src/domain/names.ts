@@ -18,7 +18,7 @@ function checked(kind: string, re: RegExp, value: unknown): string {
   return value;
 }
 
-export const isPackageName = (v: unknown): v is string => typeof v === 'string' && safe(() => checkPackageName(v));
+export const isPackageName = (v: unknown): boolean => typeof v === 'string' && safe(() => checkPackageName(v));
 export const checkPackageName = (v: unknown): string => checked('package name', PACKAGE_NAME, v);
 export const checkUserName = (v: unknown): string => checked('user name', USER_NAME, v);
 export const checkTag = (v: unknown): string => checked('tag', TAG, v);

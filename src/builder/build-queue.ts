@@ -1,0 +1,78 @@
+// The build queue. A job is a small record {pkgid, arch} whose key is "<pkgid>:<arch>"; queuing
+// the same key twice builds it once. The embedded queue is in memory but loses nothing: the job's
+// durable form is the submission's status.json (queued/building), written in the same commit as
+// the submission, and the queue is rebuilt from the store at start-up.
+import type { Arch } from '../config/config-schema.js';
+
+export interface BuildJobRef {
+  pkgid: number;
+  arch: Arch;
+}
+
+export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}`;
+
+export interface BuildQueue {
+  enqueue(job: BuildJobRef, opts?: { delayMs?: number }): void;
+  /** waits for the next job (lowest pkgid first); rejects when the signal aborts */
+  take(signal: AbortSignal): Promise<BuildJobRef>;
+  /** marks a taken job finished, so the same key may be queued again */
+  done(job: BuildJobRef): void;
+  /** jobs waiting, in order */
+  waiting(): BuildJobRef[];
+  /** jobs taken and not done */
+  running(): BuildJobRef[];
+}
+
+export class EmbeddedQueue implements BuildQueue {
+  private readonly jobs: BuildJobRef[] = [];
+  private readonly keys = new Set<string>();
+  private readonly taken = new Map<string, BuildJobRef>();
+  private waiters: Array<() => void> = [];
+
+  enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): void {
+    const key = jobKey(job);
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    const add = () => {
+      this.jobs.push(job);
+      this.jobs.sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
+      const w = this.waiters;
+      this.waiters = [];
+      for (const wake of w) wake();
+    };
+    if (opts.delayMs) setTimeout(add, opts.delayMs).unref();
+    else add();
+  }
+
+  async take(signal: AbortSignal): Promise<BuildJobRef> {
+    for (;;) {
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      const job = this.jobs.shift();
+      if (job) {
+        this.taken.set(jobKey(job), job);
+        return job;
+      }
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+  }
+
+  done(job: BuildJobRef): void {
+    this.taken.delete(jobKey(job));
+    this.keys.delete(jobKey(job));
+  }
+
+  waiting(): BuildJobRef[] {
+    return [...this.jobs];
+  }
+
+  running(): BuildJobRef[] {
+    return [...this.taken.values()];
+  }
+}

@@ -1,0 +1,68 @@
+// Dependency resolution before any VM starts: the build's `dependencies` and
+// `build_dependencies`, then each chosen package's own `dependencies`, against good submissions.
+// Picks the highest good version satisfying every range on a name; a missing package, an
+// unsatisfiable range or a cycle fails with code `dependency` naming the culprit, in the spirit of
+// OBS's "nothing provides X needed by Y". The result is in install order (dependencies first).
+import { MorphuxError } from '../domain/errors.js';
+import { compareVersions, parseRange, satisfies } from '../domain/version.js';
+
+export interface Candidate {
+  pkgid: number;
+  name: string;
+  version: string;
+  /** runtime dependencies of that submission */
+  dependencies: Record<string, string>;
+}
+
+export interface ResolveInput {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+  build_dependencies: Record<string, string>;
+}
+
+/** good, eligible submissions of a package (any order) */
+export type CandidateLookup = (name: string) => Promise<Candidate[]>;
+
+export async function resolveDependencies(root: ResolveInput, lookup: CandidateLookup): Promise<Candidate[]> {
+  const chosen = new Map<string, Candidate>();
+  const order: Candidate[] = [];
+  const cache = new Map<string, Candidate[]>();
+  const candidates = async (n: string) => {
+    if (!cache.has(n)) cache.set(n, (await lookup(n)).sort((a, b) => compareVersions(b.version, a.version) || b.pkgid - a.pkgid));
+    return cache.get(n)!;
+  };
+  const who = (chain: string[]) => chain[chain.length - 1];
+
+  async function visit(name: string, rangeText: string, chain: string[]): Promise<void> {
+    if (chain.includes(name)) {
+      throw new MorphuxError('dependency', `dependency cycle: ${[...chain, name].join(' -> ')}`, { cycle: [...chain, name] });
+    }
+    const range = parseRange(rangeText);
+    const have = chosen.get(name);
+    if (have) {
+      if (!satisfies(have.version, range)) {
+        throw new MorphuxError('dependency', `${name} ${rangeText} needed by ${who(chain)} conflicts with ${name} ${have.version} chosen earlier`, { package: name, range: rangeText, needed_by: who(chain) });
+      }
+      return;
+    }
+    const all = await candidates(name);
+    if (all.length === 0) {
+      throw new MorphuxError('dependency', `nothing provides ${name} needed by ${who(chain)}: no good submission of ${name}`, { package: name, needed_by: who(chain) });
+    }
+    const pick = all.find((c) => satisfies(c.version, range));
+    if (!pick) {
+      throw new MorphuxError('dependency', `nothing provides ${name} ${rangeText} needed by ${who(chain)}: good versions are ${all.map((c) => c.version).join(', ')}`, { package: name, range: rangeText, needed_by: who(chain) });
+    }
+    chosen.set(name, pick);
+    for (const [dep, r] of Object.entries(pick.dependencies).sort()) await visit(dep, r, [...chain, name]);
+    order.push(pick);
+  }
+
+  const direct = [...Object.entries(root.dependencies).sort(), ...Object.entries(root.build_dependencies).sort()];
+  for (const [dep, r] of direct) {
+    if (dep === root.name) throw new MorphuxError('dependency', `dependency cycle: ${root.name} -> ${root.name}`, { cycle: [root.name, root.name] });
+    await visit(dep, r, [root.name]);
+  }
+  return order;
+}

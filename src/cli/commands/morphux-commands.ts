@@ -1,0 +1,92 @@
+// The bodies of the `morphux` commands: each reads the config once and wires only what it needs.
+import { UserStore } from '../../accounts/user-store.js';
+import { ensureImage } from '../../builder/vm/base-image.js';
+import { QemuRunner } from '../../builder/vm/qemu-runner.js';
+import { ARCHES, type Arch } from '../../config/config-schema.js';
+import type { LoadedConfig } from '../../config/load-config.js';
+import { createLogger } from '../../config/logger.js';
+import { MorphuxError } from '../../domain/errors.js';
+import { startServer } from '../../server/start-server.js';
+import { openContext } from '../../service/app-context.js';
+import { createPackage } from '../../service/create-package.js';
+import { dataLayout } from '../../service/data-layout.js';
+import { fsckStore } from '../../store/fsck-store.js';
+import { reindexStore } from '../../store/reindex-store.js';
+import { configFrom } from '../cli-support.js';
+
+interface DataOpts {
+  data?: string;
+  config?: string;
+}
+
+export function runnerFor(config: LoadedConfig, log: ReturnType<typeof createLogger>): QemuRunner {
+  return new QemuRunner({
+    imageDir: config.imageDir,
+    log: log.child({ part: 'vm' }),
+    suite: config.builder.suite,
+    accel: config.builder.accel,
+    scratchDiskMib: config.builder.scratch_disk_mib,
+    logMaxBytes: config.builder.log_max_bytes,
+  });
+}
+
+export async function serve(opts: DataOpts & { host?: string; port?: string; worker: boolean }): Promise<void> {
+  const config = configFrom(opts);
+  const log = createLogger(config.log.level);
+  const runWorker = opts.worker && config.builder.embedded_worker;
+  const ctx = await openContext(config, log, { runner: runWorker ? runnerFor(config, log) : undefined });
+  const running = await startServer(ctx);
+  process.stdout.write(`morphux serving ${ctx.publicUrl} (data ${config.data})\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function userAdd(name: string, opts: DataOpts & { admin: boolean }): Promise<void> {
+  const config = configFrom(opts);
+  const users = new UserStore(dataLayout(config.data).users);
+  const { token } = await users.create(name, opts.admin);
+  process.stdout.write(`${token}\n`);
+}
+
+export async function repoCreate(name: string, opts: DataOpts & { maintainer: string }): Promise<void> {
+  const config = configFrom(opts);
+  const ctx = await openContext(config, createLogger('warn'));
+  const owners = await createPackage(ctx, name, opts.maintainer);
+  process.stdout.write(`created ${owners.name} (maintainer ${owners.maintainers.join(', ')}): clone ${config.publicUrl}/${owners.name}.git\n`);
+}
+
+export async function storeFsck(opts: DataOpts & { json?: boolean }): Promise<void> {
+  const config = configFrom(opts);
+  const ctx = await openContext(config, createLogger('warn'));
+  const report = await fsckStore(ctx.store);
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    for (const p of report.problems) process.stdout.write(`${p.code}: ${p.path}: ${p.message}\n`);
+    process.stdout.write(`${report.ok ? 'ok' : 'NOT ok'}: ${report.submissions} submissions, ${report.ports} packages, ${report.problems.length} problems\n`);
+  }
+  if (!report.ok) process.exit(1);
+}
+
+export async function storeReindex(opts: DataOpts): Promise<void> {
+  const config = configFrom(opts);
+  const ctx = await openContext(config, createLogger('warn'));
+  const r = await reindexStore(ctx.store);
+  process.stdout.write(`reindexed ${r.ports} packages, ${r.submissions} submissions${r.changed ? '' : ' (no change)'}\n`);
+}
+
+export async function imageBuild(opts: DataOpts & { arch: string }): Promise<void> {
+  const config = configFrom(opts);
+  if (!(ARCHES as readonly string[]).includes(opts.arch)) throw new MorphuxError('bad_request', `unknown arch ${opts.arch}: one of ${ARCHES.join(', ')}`);
+  const log = createLogger(config.log.level);
+  const paths = await ensureImage({ imageDir: config.imageDir, arch: opts.arch as Arch, suite: config.builder.suite, log });
+  process.stdout.write(`${paths.dir}\n`);
+}

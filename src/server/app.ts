@@ -1,0 +1,31 @@
+// The HTTP application (Hono): /api/v1, /pkg and /port, /store, the internal hook endpoint and
+// the web pages, with one error handler. Git's smart HTTP is not here: start-server.ts hands
+// *.git requests to the git transport before Hono sees them.
+import { Hono } from 'hono';
+import type { AppContext } from '../service/app-context.js';
+import type { GitObjectReader } from '../store/git-object-reader.js';
+import { errorBody, errorResponse } from './error-status.js';
+import { apiAccounts } from './routes/api-accounts.js';
+import { apiPackages } from './routes/api-packages.js';
+import { downloads } from './routes/downloads.js';
+import { hookApi } from './routes/hook-api.js';
+import { storeFiles } from './routes/store-files.js';
+import { webPages } from './routes/web-pages.js';
+
+export interface AppOptions {
+  hookSecret: string;
+  storeReader: GitObjectReader;
+}
+
+export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
+  const app = new Hono();
+  app.onError((err, c) => errorResponse(c, err, ctx.log));
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.route('/api/v1', apiAccounts(ctx));
+  app.route('/api/v1', apiPackages(ctx));
+  app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
+  app.route('/store', storeFiles(ctx, opts.storeReader));
+  app.route('/', downloads(ctx));
+  app.route('/', webPages(ctx));
+  return app;
+}

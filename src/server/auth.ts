@@ -1,0 +1,30 @@
+// Who is asking: the principal of an `Authorization: Bearer <token>` header (or null), and the
+// guards routes use. Tokens are checked against their stored hashes on every request.
+import type { Context } from 'hono';
+import type { Principal } from '../accounts/user-store.js';
+import { MorphuxError } from '../domain/errors.js';
+import type { AppContext } from '../service/app-context.js';
+
+export async function principalOf(ctx: AppContext, c: Context): Promise<Principal | null> {
+  const h = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (m) {
+    const p = await ctx.users.authenticate(m[1]);
+    if (!p) throw new MorphuxError('unauthenticated', 'the token is not valid');
+    return p;
+  }
+  if (h) throw new MorphuxError('unauthenticated', 'use Authorization: Bearer <token>');
+  return null;
+}
+
+export async function requireUser(ctx: AppContext, c: Context): Promise<Principal> {
+  const p = await principalOf(ctx, c);
+  if (!p) throw new MorphuxError('unauthenticated', 'this needs a token: Authorization: Bearer <token>');
+  return p;
+}
+
+export async function requireAdmin(ctx: AppContext, c: Context): Promise<Principal> {
+  const p = await requireUser(ctx, c);
+  if (!p.admin) throw new MorphuxError('forbidden', 'only an admin may do this');
+  return p;
+}

@@ -1,0 +1,92 @@
+// Starts one Morphux server: a Node http server that hands *.git requests to the git transport
+// and everything else to the Hono app; then reconciles the store (missed submissions, queued
+// builds) and starts the embedded build worker.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getRequestListener } from '@hono/node-server';
+import type { Principal } from '../accounts/user-store.js';
+import type { AppContext } from '../service/app-context.js';
+import { reconcile } from '../service/reconcile.js';
+import { GitObjectReader } from '../store/git-object-reader.js';
+import { buildApp } from './app.js';
+import { createGitHttpHandler } from './git-http.js';
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** How git's hooks run the thin hook client: the built .js, or the .ts source through tsx. */
+function hookCommand(): { script: string; flags: string } {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const script = path.join(path.dirname(here), '..', 'hooks', fromSource ? 'run-hook.ts' : 'run-hook.js');
+  // tsx resolved here: git runs hooks with the repo as working directory, where it can't be found
+  return { script, flags: fromSource ? `--import ${import.meta.resolve('tsx')}` : '' };
+}
+
+export async function startServer(ctx: AppContext, listen: { host: string; port: number } = ctx.config.server): Promise<RunningServer> {
+  const hookSecret = randomBytes(32).toString('hex');
+  const storeReader = new GitObjectReader(path.join(ctx.layout.store, '.git'));
+  const app = buildApp(ctx, { hookSecret, storeReader });
+  const hook = hookCommand();
+  const hookEnv: Record<string, string> = {
+    MORPHUX_HOOK_TOKEN: hookSecret,
+    MORPHUX_HOOK_SCRIPT: hook.script,
+    MORPHUX_NODE_FLAGS: hook.flags,
+    MORPHUX_NODE: process.execPath,
+  };
+  const gitLog = ctx.log.child({ part: 'git' });
+  const authenticate = (user: string, token: string) => ctx.users.authenticateBasic(user, token);
+  const packages = createGitHttpHandler({
+    reposRoot: ctx.layout.repos,
+    authenticate,
+    mayPush: (p, repo) => ctx.owners.mayMaintain(p as Principal, repo),
+    hookEnv,
+    log: gitLog,
+  });
+  const storeRepo = createGitHttpHandler({
+    reposRoot: ctx.layout.data, // DATA/store.git (a link to DATA/store/.git) as BASE/store.git, read-only
+    authenticate: async () => null,
+    mayPush: async () => false,
+    hookEnv: {},
+    log: gitLog,
+  });
+  const honoListener = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (/^\/store\.git(\/|\?|$)/.test(req.url ?? '')) return storeRepo.handle(req, res);
+    if (packages.matches(req)) return packages.handle(req, res);
+    void honoListener(req, res);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hookHost = ['0.0.0.0', '::', ''].includes(listen.host) ? '127.0.0.1' : listen.host;
+  hookEnv.MORPHUX_HOOK_URL = `http://${hookHost.includes(':') ? `[${hookHost}]` : hookHost}:${port}/internal/hooks`;
+  const url = `http://${hookHost.includes(':') ? `[${hookHost}]` : hookHost}:${port}`;
+  if (ctx.config.server.public_url === null) ctx.publicUrl = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
+  ctx.log.info({ url, data: ctx.layout.data }, 'morphux serving');
+
+  await reconcile(ctx);
+  ctx.worker?.start();
+
+  return {
+    server,
+    url,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ctx.close();
+      storeReader.close();
+    },
+  };
+}

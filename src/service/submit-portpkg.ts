@@ -1,0 +1,42 @@
+// The one path every submission takes, pushed or uploaded: check the archive and its manifest,
+// create the submission in the store (which queues its build in the same commit), then hand
+// the job to the queue for every configured architecture.
+import { MorphuxError } from '../domain/errors.js';
+import { parseManifest, type Manifest } from '../domain/manifest.js';
+import { createSubmission } from '../store/create-submission.js';
+import type { SubmissionInfo, SubmissionSource } from '../store/submission-types.js';
+import { inspectPortpkg } from '../store/unpack-portpkg.js';
+import type { AppContext } from './app-context.js';
+
+export interface SubmitInput {
+  tgz: Buffer;
+  submitter: string;
+  source: SubmissionSource;
+  /** the package the archive must be for (the repo's name, or the upload's target) */
+  expectName?: string;
+  expectVersion?: string;
+}
+
+export async function checkPortpkg(tgz: Buffer, expectName?: string, expectVersion?: string): Promise<Manifest> {
+  const contents = await inspectPortpkg(tgz);
+  const manifest = parseManifest(contents.manifest);
+  if (expectName !== undefined && manifest.name !== expectName) {
+    throw new MorphuxError('name_mismatch', `package.json says name ${manifest.name}, expected ${expectName}`, { name: manifest.name });
+  }
+  if (expectVersion !== undefined && manifest.version !== expectVersion) {
+    throw new MorphuxError('version_mismatch', `package.json says version ${manifest.version}, expected ${expectVersion}`);
+  }
+  return manifest;
+}
+
+export async function submitPortpkg(ctx: AppContext, input: SubmitInput): Promise<SubmissionInfo> {
+  const manifest = await checkPortpkg(input.tgz, input.expectName, input.expectVersion);
+  const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, source: input.source, tgz: input.tgz });
+  for (const arch of ctx.config.builder.arches) ctx.queue.enqueue({ pkgid: info.pkgid, arch });
+  ctx.log.info({ pkgid: info.pkgid, name: info.name, version: info.version, submitter: info.submitter, source: info.source.type }, 'submission queued');
+  return info;
+}
+
+export function pkgurl(ctx: AppContext, pkgid: number): string {
+  return `${ctx.publicUrl}/pkg/${pkgid}`;
+}

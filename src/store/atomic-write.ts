@@ -1,0 +1,40 @@
+// Durable, atomic file writes: write a temp file beside the target, fsync it, rename it over
+// the target, fsync the folder. A reader sees the old bytes or the new ones, never a mix.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function atomicWrite(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+export const atomicWriteJson = (file: string, value: unknown, mode?: number) =>
+  atomicWrite(file, JSON.stringify(value, null, 2) + '\n', mode);

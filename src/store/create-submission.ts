@@ -1,0 +1,71 @@
+// Creates a submission: a new pkgid folder with portpkg.tgz, unpacked/, meta/submission_info.json
+// and meta/status.json (queued) — which is also the build job — the package's port/common tree and
+// its index entry, all in one store commit. The folder is staged in tmp/ and renamed into place,
+// so no reader ever sees a half-written submission.
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Manifest } from '../domain/manifest.js';
+import { allocatePkgid } from './allocate-pkgid.js';
+import { updatePortIndex } from './port-index.js';
+import { storePaths } from './store-paths.js';
+import type { Store } from './store.js';
+import { nowIso, type SubmissionInfo, type SubmissionSource, type SubmissionStatus } from './submission-types.js';
+import { unpackPortpkg } from './unpack-portpkg.js';
+
+export interface NewSubmission {
+  manifest: Manifest;
+  submitter: string;
+  source: SubmissionSource;
+  /** the portpkg .tgz, already checked by inspectPortpkg */
+  tgz: Buffer;
+}
+
+export async function createSubmission(store: Store, s: NewSubmission): Promise<SubmissionInfo> {
+  const { manifest } = s;
+  const staging = path.join(store.tmpDir, `sub-${randomBytes(8).toString('hex')}`);
+  try {
+    await mkdir(path.join(staging, 'pkg', 'meta'), { recursive: true });
+    await writeFile(path.join(staging, 'pkg', 'portpkg.tgz'), s.tgz, { mode: 0o444 });
+    await unpackPortpkg(s.tgz, path.join(staging, 'pkg', 'unpacked'));
+    await cp(path.join(staging, 'pkg', 'unpacked'), path.join(staging, 'common'), { recursive: true, verbatimSymlinks: true });
+    const sha256 = createHash('sha256').update(s.tgz).digest('hex');
+
+    return await store.transact(`submit ${manifest.name} ${manifest.version}`, s.submitter, async (tx) => {
+      const pkgid = await allocatePkgid(store.stateDir);
+      const now = nowIso();
+      const info: SubmissionInfo = {
+        pkgid,
+        name: manifest.name,
+        version: manifest.version,
+        submitter: s.submitter,
+        submitted_at: now,
+        source: s.source,
+        sha256,
+        size: s.tgz.length,
+        description: manifest.description ?? '',
+        category: manifest.category ?? null,
+        tags: manifest.tags ?? [],
+        dependencies: manifest.dependencies ?? {},
+        build_dependencies: manifest.build_dependencies ?? {},
+      };
+      const status: SubmissionStatus = { state: 'queued', reason: null, message: null, updated_at: now, attempts: 0, build: null };
+      await writeFile(path.join(staging, 'pkg', 'meta', 'submission_info.json'), JSON.stringify(info, null, 2) + '\n');
+      await writeFile(path.join(staging, 'pkg', 'meta', 'status.json'), JSON.stringify(status, null, 2) + '\n');
+      await tx.placeDir(path.join(staging, 'pkg'), storePaths.portpkgDir(pkgid));
+      await tx.replaceDir(path.join(staging, 'common'), storePaths.common(manifest.name));
+      await updatePortIndex(tx, manifest.name, (ix) => {
+        ix.description = info.description;
+        ix.category = info.category;
+        ix.tags = info.tags;
+        ix.submissions.push({
+          pkgid, version: info.version, state: 'queued', reason: null, submitter: info.submitter,
+          submitted_at: now, updated_at: now, commit: s.source.type === 'git' ? s.source.commit : null, stable: false,
+        });
+      });
+      return info;
+    });
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,101 @@
+// Reads committed objects of the store through one long-lived `git cat-file --batch` (0.2 ms a
+// read, against milliseconds for a process per read or for isomorphic-git's pack loading).
+// Serving /store from HEAD means readers only ever see committed, complete content.
+import { execa, type ResultPromise } from 'execa';
+
+export interface GitObject {
+  oid: string;
+  type: 'blob' | 'tree' | 'commit' | 'tag';
+  data: Buffer;
+}
+
+export interface TreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
+
+interface Pending {
+  resolve: (o: GitObject | null) => void;
+  reject: (e: Error) => void;
+}
+
+export class GitObjectReader {
+  private proc: ResultPromise | null = null;
+  private pending: Pending[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly gitDir: string) {}
+
+  private start(): ResultPromise {
+    if (this.proc) return this.proc;
+    const p = execa('git', ['--git-dir', this.gitDir, 'cat-file', '--batch'], { buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore' });
+    p.stdout!.on('data', (chunk: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.drain();
+    });
+    const fail = (e: Error) => {
+      if (this.proc !== p) return;
+      this.proc = null;
+      this.buf = Buffer.alloc(0);
+      for (const q of this.pending.splice(0)) q.reject(e);
+    };
+    p.then(() => fail(new Error('git cat-file exited')), fail);
+    p.stdin!.on('error', () => {});
+    this.proc = p;
+    return p;
+  }
+
+  private drain(): void {
+    for (;;) {
+      const nl = this.buf.indexOf(10);
+      if (nl < 0 || this.pending.length === 0) return;
+      const header = this.buf.subarray(0, nl).toString('utf8');
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buf = this.buf.subarray(nl + 1);
+        this.pending.shift()!.resolve(null);
+        continue;
+      }
+      const [oid, type, sizeText] = header.split(' ');
+      const size = Number(sizeText);
+      if (this.buf.length < nl + 1 + size + 1) return; // wait for the rest
+      const data = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
+      this.buf = this.buf.subarray(nl + 1 + size + 1);
+      this.pending.shift()!.resolve({ oid, type: type as GitObject['type'], data });
+    }
+  }
+
+  /** The object at rev:path (e.g. "HEAD:port/common"), or null when there is none. */
+  read(spec: string): Promise<GitObject | null> {
+    if (/[\n\r]/.test(spec)) return Promise.resolve(null);
+    const p = this.start();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      p.stdin!.write(spec + '\n');
+    });
+  }
+
+  close(): void {
+    const p = this.proc;
+    this.proc = null;
+    p?.stdin?.end();
+    p?.kill();
+  }
+}
+
+/** Entries of a tree object (git's binary tree format: "<mode> <name>\0<20-byte oid>"). */
+export function parseTree(data: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let i = 0;
+  while (i < data.length) {
+    const sp = data.indexOf(32, i);
+    const nul = data.indexOf(0, sp);
+    const mode = data.subarray(i, sp).toString();
+    const name = data.subarray(sp + 1, nul).toString('utf8');
+    const oid = data.subarray(nul + 1, nul + 21).toString('hex');
+    out.push({ mode, name, oid, type: mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' });
+    i = nul + 21;
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+// The flat per-package index, index/ports/<letter>/<name>.json, kept with lowdb: one small file
+// per package (lowdb rewrites a whole file on every write), written only inside a store
+// transaction, fsynced. Everything in it can be rebuilt from the tree (reindex.ts).
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Low, type Adapter } from 'lowdb';
+import { atomicWriteJson } from './atomic-write.js';
+import { storePaths } from './store-paths.js';
+import type { Store, Tx } from './store.js';
+
+export type BuildState = 'queued' | 'building' | 'good' | 'failed';
+
+export interface PortIndexEntry {
+  pkgid: number;
+  version: string;
+  state: BuildState;
+  reason: string | null;
+  submitter: string;
+  submitted_at: string;
+  updated_at: string;
+  /** git commit of a pushed submission, null for an upload */
+  commit: string | null;
+  stable: boolean;
+}
+
+export interface PortIndex {
+  name: string;
+  description: string;
+  category: string | null;
+  tags: string[];
+  submissions: PortIndexEntry[];
+}
+
+/** lowdb adapter: JSON, written atomically and durably (lowdb's own JSONFile does not fsync). */
+class DurableJsonFile<T> implements Adapter<T> {
+  constructor(private readonly file: string) {}
+  async read(): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as T;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+  async write(data: T): Promise<void> {
+    await atomicWriteJson(this.file, data);
+  }
+}
+
+export function emptyPortIndex(name: string): PortIndex {
+  return { name, description: '', category: null, tags: [], submissions: [] };
+}
+
+/** Reads a package's index (null when the package has no submissions). */
+export async function readPortIndex(store: Store, name: string): Promise<PortIndex | null> {
+  const db = new Low<PortIndex | null>(new DurableJsonFile(store.abs(storePaths.portIndex(name))), null);
+  await db.read();
+  return db.data;
+}
+
+/** Changes a package's index inside a transaction. */
+export async function updatePortIndex(tx: Tx, name: string, change: (ix: PortIndex) => void): Promise<PortIndex> {
+  const rel = storePaths.portIndex(name);
+  const db = new Low<PortIndex>(new DurableJsonFile(tx.abs(rel)), emptyPortIndex(name));
+  await db.read();
+  db.data ??= emptyPortIndex(name);
+  change(db.data);
+  db.data.submissions.sort((a, b) => a.pkgid - b.pkgid);
+  tx.touched(rel);
+  await db.write();
+  return db.data;
+}
+
+/** Every package name that has an index file. */
+export async function listIndexedPorts(store: Store): Promise<string[]> {
+  const root = store.abs(storePaths.portIndexRoot);
+  const names: string[] = [];
+  let letters: string[] = [];
+  try {
+    letters = await readdir(root);
+  } catch {
+    return names;
+  }
+  for (const l of letters.sort()) {
+    for (const f of (await readdir(path.join(root, l))).sort()) {
+      if (f.endsWith('.json') && !f.startsWith('.')) names.push(f.slice(0, -5));
+    }
+  }
+  return names;
+}

@@ -1,0 +1,49 @@
+// The store's own git repository: init, stage what a change touched, commit it with the acting
+// user as author. The commit is the unit of change: what is not committed was never acknowledged.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MorphuxError } from '../domain/errors.js';
+
+const COMMITTER = { GIT_COMMITTER_NAME: 'Morphux store', GIT_COMMITTER_EMAIL: 'store@morphux.invalid' };
+
+export async function storeGit(root: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const r = await execa('git', args, { cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', ...env }, reject: false, stripFinalNewline: true });
+  if (r.exitCode !== 0) {
+    throw new MorphuxError('internal', `git ${args[0]} in the store failed: ${String(r.stderr).trim().slice(0, 500)}`, { args });
+  }
+  return String(r.stdout);
+}
+
+export function authorOf(user: string): string {
+  return `${user} <${user}@users.morphux.invalid>`;
+}
+
+export async function initStoreRepo(root: string): Promise<void> {
+  if (existsSync(path.join(root, '.git'))) return;
+  await storeGit(root, ['init', '-q', '-b', 'main']);
+  for (const [k, v] of [
+    ['core.fsync', 'committed,index'],
+    ['core.fsyncMethod', 'fsync'],
+    ['gc.auto', '0'],
+    ['receive.denyCurrentBranch', 'refuse'],
+    ['user.name', 'Morphux store'],
+    ['user.email', 'store@morphux.invalid'],
+  ]) {
+    await storeGit(root, ['config', k, v]);
+  }
+  await mkdir(path.join(root, '.git', 'info'), { recursive: true });
+  // package trees carry their own .gitattributes: the store keeps every byte as it is
+  await writeFile(path.join(root, '.git', 'info', 'attributes'), '* -text -eol -filter -ident -export-subst -working-tree-encoding -diff -merge\n');
+}
+
+/** Stages the given paths (additions, changes and removals) and commits them; false when nothing changed. */
+export async function commitPaths(root: string, paths: string[], message: string, author: string): Promise<boolean> {
+  if (paths.length === 0) return false;
+  await storeGit(root, ['add', '-A', '-f', '--', ...paths]); // -f: package trees may carry a .gitignore
+  const staged = await execa('git', ['diff', '--cached', '--quiet'], { cwd: root, reject: false });
+  if (staged.exitCode === 0) return false;
+  await storeGit(root, ['commit', '-q', '--no-verify', '-m', message, `--author=${author}`]);
+  return true;
+}

@@ -1,0 +1,65 @@
+// The documents of a submission as the contract names them: meta/submission_info.json and
+// meta/status.json (field names snake_case, times ISO 8601 UTC).
+import type { Arch } from '../config/config-schema.js';
+import type { BuildState } from './port-index.js';
+
+export type SubmissionSource =
+  | { type: 'git'; repo: string; ref: string; commit: string }
+  | { type: 'upload'; filename: string | null };
+
+export interface SubmissionInfo {
+  pkgid: number;
+  name: string;
+  version: string;
+  submitter: string;
+  submitted_at: string;
+  source: SubmissionSource;
+  /** sha256 of portpkg.tgz, hex */
+  sha256: string;
+  size: number;
+  description: string;
+  category: string | null;
+  tags: string[];
+  dependencies: Record<string, string>;
+  build_dependencies: Record<string, string>;
+}
+
+export interface BuildRecord {
+  arch: Arch;
+  installed_size: number;
+  compile_seconds: number;
+  files: string[];
+  modified_files: string[];
+  binaries: string[];
+  /** pkgids installed into the VM before the build */
+  resolved_dependencies: number[];
+  phases: Record<string, number>;
+}
+
+export interface SubmissionStatus {
+  state: BuildState;
+  /** why it failed: build | timeout | infrastructure | dependency; null otherwise */
+  reason: string | null;
+  message: string | null;
+  updated_at: string;
+  /** build attempts started (infrastructure retries included) */
+  attempts: number;
+  build: BuildRecord | null;
+}
+
+export interface BuildReport {
+  n: number;
+  pkgid: number;
+  /** "builder" for the build system's own report, else the user who filed it */
+  reporter: string;
+  kind: 'builder' | 'user';
+  status: 'ok' | 'failed';
+  arch: string;
+  reason: string | null;
+  message: string | null;
+  created_at: string;
+  /** the log beside it: <n>.log */
+  log: string | null;
+}
+
+export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,0 +1,110 @@
+// Reads and unpacks a portpkg .tgz safely: every entry is checked before anything is written
+// (no absolute paths, no "..", no links leading outside, no devices or fifos, entry count and
+// unpacked size under limits, so a gzip bomb stops early). Used for pushes and uploads alike.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { MorphuxError } from '../domain/errors.js';
+
+export interface PortpkgLimits {
+  maxEntries: number;
+  maxUnpackedBytes: number;
+}
+
+export const DEFAULT_PORTPKG_LIMITS: PortpkgLimits = { maxEntries: 20_000, maxUnpackedBytes: 512 * 1024 * 1024 };
+
+export interface PortpkgContents {
+  entries: number;
+  unpackedBytes: number;
+  /** the bytes of package.json at the archive's root, or null */
+  manifest: Buffer | null;
+}
+
+const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+function unsafe(message: string, entry?: string): MorphuxError {
+  return new MorphuxError('unsafe_archive', message, entry ? { entry } : {});
+}
+
+/** The archive path normalised (a leading "./" dropped), or an error when it leaves the root. */
+function cleanPath(p: string): string {
+  if (p.includes('\0')) throw unsafe('an entry name holds a NUL byte');
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw unsafe(`absolute path in archive: ${p}`, p);
+  const n = path.posix.normalize(p).replace(/^\.\/+/, '').replace(/\/+$/, '');
+  if (n === '..' || n.startsWith('../') || p.split('/').includes('..')) throw unsafe(`path leaves the archive: ${p}`, p);
+  if (n.split('/').some((seg) => seg.toLowerCase() === '.git')) throw unsafe(`a .git entry is not allowed in a portpkg: ${p}`, p);
+  return n === '.' ? '' : n;
+}
+
+function checkLink(entryPath: string, target: string, hard: boolean): void {
+  if (target.startsWith('/')) throw unsafe(`${hard ? 'hard link' : 'symlink'} ${entryPath} points to an absolute path`, entryPath);
+  const base = hard ? '' : path.posix.dirname(entryPath);
+  const resolved = path.posix.normalize(path.posix.join(base, target));
+  if (resolved === '..' || resolved.startsWith('../')) throw unsafe(`${hard ? 'hard link' : 'symlink'} ${entryPath} leads outside the archive`, entryPath);
+}
+
+/** Checks every entry and returns what the archive holds; throws unsafe_archive / too_large. */
+export async function inspectPortpkg(tgz: Buffer, limits: PortpkgLimits = DEFAULT_PORTPKG_LIMITS): Promise<PortpkgContents> {
+  let entries = 0;
+  let bytes = 0;
+  let manifest: Buffer | null = null;
+  let failure: Error | null = null;
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      if (failure) return entry.resume();
+      try {
+        entries++;
+        if (entries > limits.maxEntries) throw new MorphuxError('too_large', `archive has more than ${limits.maxEntries} entries`);
+        if (!ALLOWED.has(entry.type)) throw unsafe(`entry ${entry.path} is a ${entry.type}: only files, folders and links are allowed`, entry.path);
+        const p = cleanPath(entry.path);
+        if (entry.type === 'SymbolicLink') checkLink(p, entry.linkpath ?? '', false);
+        if (entry.type === 'Link') checkLink(p, cleanPath(entry.linkpath ?? ''), true);
+        bytes += entry.size ?? 0;
+        if (bytes > limits.maxUnpackedBytes) throw new MorphuxError('too_large', `archive unpacks to more than ${limits.maxUnpackedBytes} bytes`);
+        if (p === 'package.json' && entry.type !== 'Directory') {
+          if (entry.type !== 'File' && entry.type !== 'OldFile') throw unsafe('package.json must be a regular file', p);
+          const chunks: Buffer[] = [];
+          entry.on('data', (c: Buffer) => chunks.push(c));
+          entry.on('end', () => { manifest = Buffer.concat(chunks); });
+          return;
+        }
+      } catch (e) {
+        failure = e as Error;
+      }
+      entry.resume();
+    },
+  });
+  try {
+    await pipeline(Readable.from([tgz]), parser);
+  } catch (e) {
+    if (failure) throw failure;
+    throw new MorphuxError('bad_request', `not a gzip'd tar archive: ${(e as Error).message}`);
+  }
+  if (failure) throw failure;
+  if (entries === 0) throw new MorphuxError('bad_request', 'the archive is empty');
+  return { entries, unpackedBytes: bytes, manifest };
+}
+
+/** Unpacks an archive already checked by inspectPortpkg into dest (created, must be empty). */
+export async function unpackPortpkg(tgz: Buffer, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  await pipeline(
+    Readable.from([tgz]),
+    tar.x({
+      cwd: dest,
+      strict: true,
+      preserveOwner: false,
+      noMtime: false,
+      // defence in depth: the same rules as inspectPortpkg
+      filter: (p, entry) => {
+        const type = (entry as tar.ReadEntry).type;
+        if (!ALLOWED.has(type)) return false;
+        cleanPath(p);
+        return true;
+      },
+    }),
+  );
+}
