@@ -1,0 +1,231 @@
+// Smart HTTP git hosting at /<name>.git over git's own git-http-backend (CGI). Access is decided
+// here, on every request, before git runs: clone/fetch is anonymous, push needs HTTP Basic auth of
+// someone who may push to the package. Push policy itself lives in the pre-receive hook endpoint.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Logger } from '../config/logger.js';
+import { isPackageName } from '../domain/names.js';
+import { repoExists } from '../repos/create-repo.js';
+import { runGit } from '../repos/run-git.js';
+import { relayCgiOutput } from './cgi-response.js';
+
+export interface GitHttpOptions {
+  reposRoot: string;
+  authenticate(user: string, password: string): Promise<{ name: string } | null>;
+  mayPush(user: { name: string }, repo: string): Promise<boolean>;
+  /** MORPHUX_HOOK_URL, MORPHUX_HOOK_TOKEN, MORPHUX_HOOK_SCRIPT, MORPHUX_NODE_FLAGS (and MORPHUX_NODE). */
+  hookEnv: Record<string, string>;
+  log: Logger;
+  /** Largest request body (as sent, before gzip is undone); also receive.maxInputSize. Default 1 GiB. */
+  maxBodyBytes?: number;
+  /** Default: git-http-backend in `git --exec-path`. */
+  backendPath?: string;
+}
+
+export interface GitHttpHandler {
+  matches(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+type Service = 'git-upload-pack' | 'git-receive-pack';
+interface Route {
+  name: string;
+  pathInfo: string;
+  query: string;
+  service: Service | null;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024 * 1024;
+const REPO_PATH = /^\/([^/]+)\.git(\/.*)?$/;
+const GIT_PROTOCOL = /^[A-Za-z0-9=:.,_-]{1,256}$/;
+const LINGER_MS = 30_000;
+const REALM = 'Basic realm="morphux"';
+
+let execPath: Promise<string> | null = null;
+function defaultBackend(): Promise<string> {
+  execPath ??= runGit(['--exec-path']).then((r) => path.join(r.stdout.toString('utf8').trim(), 'git-http-backend'));
+  return execPath;
+}
+
+/** The route of a request, or an HTTP status saying why there is none. */
+function route(req: IncomingMessage): Route | number {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const m = REPO_PATH.exec(pathname);
+  if (!m || !isPackageName(m[1])) return 404; // percent-encoding, "..", bad names: never decoded, never found
+  const name = m[1];
+  const sub = m[2] ?? '';
+  const pathInfo = `/${name}.git${sub}`;
+  const method = req.method ?? '';
+  const allow = (methods: string[]) => methods.includes(method);
+  if (sub === '/info/refs') {
+    if (!allow(['GET'])) return 405;
+    const service = params.get('service');
+    if (service !== 'git-upload-pack' && service !== 'git-receive-pack') return 403; // smart HTTP only
+    return { name, pathInfo, query: `service=${service}`, service };
+  }
+  if (sub === '/git-upload-pack' || sub === '/git-receive-pack') {
+    if (!allow(['POST'])) return 405;
+    return { name, pathInfo, query: '', service: sub.slice(1) as Service };
+  }
+  if (sub === '/HEAD') return allow(['GET']) ? { name, pathInfo, query: '', service: null } : 405;
+  return 404;
+}
+
+function basicCredentials(req: IncomingMessage): [string, string] | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return null;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? null : [text.slice(0, colon), text.slice(colon + 1)];
+}
+
+function answer(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  res.end(`${message}\n`);
+}
+
+export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const reposRoot = path.resolve(opts.reposRoot);
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const r = route(req);
+    if (typeof r === 'number') {
+      const text = r === 404 ? 'Not found' : r === 405 ? 'Method not allowed' : 'Only smart HTTP is served';
+      return answer(res, r, text, r === 405 ? { allow: 'GET, POST' } : {});
+    }
+    if (!(await repoExists(reposRoot, r.name))) return answer(res, 404, 'Not found');
+    let user: { name: string } | null = null;
+    if (r.service === 'git-receive-pack') {
+      const creds = basicCredentials(req);
+      user = creds ? await opts.authenticate(creds[0], creds[1]) : null;
+      if (!user) return answer(res, 401, 'Authentication required: your user name and API token', { 'www-authenticate': REALM });
+      if (!(await opts.mayPush(user, r.name))) return answer(res, 403, `${user.name} may not push to ${r.name}`);
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) return answer(res, 413, `Request body over ${maxBody} bytes`, { connection: 'close' });
+    await runBackend(req, res, r, user);
+  }
+
+  async function runBackend(req: IncomingMessage, res: ServerResponse, r: Route, user: { name: string } | null): Promise<void> {
+    const log = opts.log.child({ repo: r.name, git_service: r.service, user: user?.name });
+    const env: Record<string, string> = {
+      ...opts.hookEnv,
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/nonexistent',
+      GIT_PROJECT_ROOT: reposRoot,
+      GIT_HTTP_EXPORT_ALL: '1',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      PATH_INFO: r.pathInfo,
+      REQUEST_METHOD: req.method ?? 'GET',
+      QUERY_STRING: r.query,
+      REMOTE_ADDR: req.socket.remoteAddress ?? '',
+      // the repo's push size limit, as a config entry only for this run
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'receive.maxInputSize',
+      GIT_CONFIG_VALUE_0: String(maxBody),
+    };
+    if (user) env.REMOTE_USER = user.name;
+    const h = req.headers;
+    if (h['content-type']) env.CONTENT_TYPE = h['content-type'];
+    if (h['content-length'] && !h['transfer-encoding']) env.CONTENT_LENGTH = h['content-length'];
+    if (typeof h['content-encoding'] === 'string') env.HTTP_CONTENT_ENCODING = h['content-encoding'];
+    const protocol = h['git-protocol'];
+    if (typeof protocol === 'string' && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
+
+    const backend = opts.backendPath ?? (await defaultBackend());
+    if (req.socket.destroyed) return; // the client left while we were deciding
+    const child = execa(backend, [], {
+      env,
+      extendEnv: false,
+      cwd: reposRoot,
+      detached: true,
+      buffer: false,
+      encoding: 'buffer',
+      reject: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    let killed = false;
+    const kill = (why: string) => {
+      if (killed) return;
+      killed = true;
+      if (child.exitCode === null && child.pid !== undefined) {
+        log.info({ why }, 'stopping git-http-backend');
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+    };
+    const relay = relayCgiOutput(child.stdout, res, (why) => {
+      log.error({ why }, 'git-http-backend answered with malformed CGI');
+      kill('malformed output');
+      answer(res, 502, 'Bad gateway');
+    });
+    const stderr: Buffer[] = [];
+    let stderrBytes = 0;
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderrBytes < 8192) stderr.push(c);
+      stderrBytes += c.length;
+    });
+    child.stderr.on('error', () => {});
+    child.stdin.on('error', () => {}); // EPIPE when git stops reading early: its exit tells the story
+
+    // the body, counted as it arrives; over the limit, the program is stopped
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBody) {
+        req.removeAllListeners('data');
+        req.resume();
+        kill('body too large');
+        if (!relay.committed) answer(res, 413, `Request body over ${maxBody} bytes`, { connection: 'close' });
+        else res.destroy();
+        return;
+      }
+      if (!child.stdin.write(chunk)) {
+        req.pause();
+        child.stdin.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => child.stdin.end());
+    req.on('error', () => kill('request error'));
+    res.on('error', () => kill('response error'));
+    res.on('close', () => {
+      if (!res.writableFinished) kill('client went away');
+      else if (!req.complete) kill('answered before the body ended'); // the rest of the body is of no use
+    });
+    child.stdout.once('end', () => setTimeout(() => kill('still running after its answer'), LINGER_MS).unref());
+
+    const result = await child;
+    const detail = { exitCode: result.exitCode, signal: result.signal, stderr: Buffer.concat(stderr).toString('utf8').slice(0, 8192) || undefined };
+    if (result.exitCode !== 0 && !killed) log.warn(detail, 'git-http-backend failed');
+    else log.debug(detail, 'git-http-backend done');
+    if (!relay.committed && !res.headersSent && !res.writableEnded) answer(res, 502, 'Bad gateway');
+  }
+
+  return {
+    matches(req) {
+      return /^\/[^/?]*\.git(\/|\?|$)/.test(req.url ?? '');
+    },
+    handle(req, res) {
+      req.on('error', () => {});
+      res.on('error', () => {});
+      serve(req, res).catch((e: unknown) => {
+        opts.log.error({ err: e }, 'git http request failed');
+        answer(res, 500, 'Internal error');
+      });
+    },
+  };
+}

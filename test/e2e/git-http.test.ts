@@ -1,0 +1,450 @@
+// Git hosting end to end: a real node:http server with the git handler, an in-test hook server
+// that applies checkPush, and the real git client cloning and pushing over smart HTTP.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, silentLogger } from '../../src/config/logger.js';
+import { checkPush } from '../../src/repos/check-push.js';
+import { createRepo, listRepos } from '../../src/repos/create-repo.js';
+import { repoDir } from '../../src/repos/repo-paths.js';
+import { createGitHttpHandler, type GitHttpOptions } from '../../src/server/git-http.js';
+
+const HOOK_SCRIPT = fileURLToPath(new URL('../../src/hooks/run-hook.ts', import.meta.url));
+const HOOK_TOKEN = 'hook-secret';
+const USERS: Record<string, { token: string; maintainer: boolean }> = {
+  alice: { token: 'alice-token', maintainer: true },
+  bob: { token: 'bob-token', maintainer: false },
+};
+
+interface HookCall {
+  hook: string;
+  repo: string;
+  pusher: string;
+  updates: { old: string; new: string; ref: string }[];
+  quarantine: Record<string, string> | null;
+  ms: number;
+}
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function startHookServer(reposRoot: string, calls: HookCall[]): http.Server {
+  return http.createServer(async (req, res) => {
+    const started = Date.now();
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${HOOK_TOKEN}`) return reply(401, { error: { code: 'unauthenticated' } });
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as HookCall;
+    let answer: { ok: boolean; messages: string[] };
+    if (req.url === '/pre-receive') {
+      const verdict = await checkPush({ gitdir: repoDir(reposRoot, body.repo), repoName: body.repo, updates: body.updates, quarantine: body.quarantine ?? undefined });
+      answer = { ok: verdict.ok, messages: verdict.refusals.map((r) => `${r.message} [${r.code}]`) };
+    } else {
+      const versions = body.updates.filter((u) => u.ref.startsWith('refs/heads/version-'));
+      answer = { ok: true, messages: versions.length ? ['submission 0 queued: test'] : [] };
+    }
+    calls.push({ ...body, hook: req.url!.slice(1), ms: Date.now() - started });
+    reply(200, answer);
+  });
+}
+
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+function request(port: number, method: string, urlPath: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('git hosting over smart HTTP (e2e)', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  let reposRoot: string;
+  let work: string;
+  let port: number;
+  let server: http.Server;
+  let hookServer: http.Server;
+  const calls: HookCall[] = [];
+  const pushTimes: number[] = [];
+  let gitEnv: Record<string, string>;
+  let options: GitHttpOptions;
+
+  const url = (user?: string, password?: string, repo = 'hello', p = port) =>
+    `http://${user ? `${user}:${password}@` : ''}127.0.0.1:${p}/${repo}.git`;
+  const git = (args: string[], cwd = work) =>
+    execa('git', ['-c', 'credential.helper=', ...args], { cwd, env: gitEnv, extendEnv: false, reject: false, all: true });
+  const gitOk = async (args: string[], cwd = work) => {
+    const r = await git(args, cwd);
+    if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed:\n${r.all}`);
+    return r.stdout;
+  };
+  const push = async (args: string[], user = 'alice') => {
+    const started = Date.now();
+    const r = await git(['push', '--porcelain', url(user, USERS[user]?.token ?? 'wrong'), ...args]);
+    pushTimes.push(Date.now() - started);
+    return r;
+  };
+  /** The server's refs, as `ref -> commit`. */
+  const remoteRefs = async () => {
+    const out = await gitOk(['ls-remote', url()], tmp);
+    return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split('\t').reverse()));
+  };
+  const commitFiles = async (message: string, files: Record<string, string | null>) => {
+    for (const [name, text] of Object.entries(files)) {
+      if (text === null) await unlink(path.join(work, name)).catch(() => {});
+      else await writeFile(path.join(work, name), text);
+    }
+    await gitOk(['add', '-A']);
+    await gitOk(['commit', '-q', '--allow-empty', '-m', message]);
+    return (await gitOk(['rev-parse', 'HEAD'])).trim();
+  };
+  const manifest = (name: string, version: string) => JSON.stringify({ name, version, build: ['make'] }, null, 2);
+  let c1 = ''; // the good version-1.0 commit
+
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'morphux-git-http-'));
+    reposRoot = path.join(tmp, 'repos');
+    work = path.join(tmp, 'work');
+    await mkdir(reposRoot);
+    await mkdir(path.join(tmp, 'home'));
+    await createRepo(reposRoot, 'hello');
+    hookServer = startHookServer(reposRoot, calls);
+    const hookPort = await listen(hookServer);
+    options = {
+      reposRoot,
+      log: process.env.GIT_HTTP_DEBUG ? createLogger('debug') : silentLogger, // GIT_HTTP_DEBUG=1 to see it
+      authenticate: async (name, password) => (USERS[name]?.token === password ? { name } : null),
+      mayPush: async (user) => USERS[user.name]?.maintainer === true,
+      hookEnv: {
+        MORPHUX_HOOK_URL: `http://127.0.0.1:${hookPort}`,
+        MORPHUX_HOOK_TOKEN: HOOK_TOKEN,
+        MORPHUX_HOOK_SCRIPT: HOOK_SCRIPT,
+        // an absolute URL: hooks run with the repo as cwd, where a bare `tsx` does not resolve
+        MORPHUX_NODE_FLAGS: `--import ${import.meta.resolve('tsx')}`,
+        MORPHUX_NODE: process.execPath,
+      },
+    };
+    const handler = createGitHttpHandler(options);
+    server = http.createServer((req, res) => {
+      if (handler.matches(req)) handler.handle(req, res);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    port = await listen(server);
+    gitEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: path.join(tmp, 'home'),
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 'Test',
+      GIT_AUTHOR_EMAIL: 'test@example.org',
+      GIT_COMMITTER_NAME: 'Test',
+      GIT_COMMITTER_EMAIL: 'test@example.org',
+    };
+  });
+
+  after(async () => {
+    server?.close();
+    hookServer?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+    const pre = calls.filter((c) => c.hook === 'pre-receive').map((c) => c.ms);
+    if (pushTimes.length) {
+      const avg = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1));
+      console.log(`      git pushes: ${pushTimes.length}, mean ${avg(pushTimes)} ms, max ${Math.max(...pushTimes)} ms; pre-receive check in the hook server: mean ${avg(pre)} ms`);
+    }
+  });
+
+  it('clones an empty repo anonymously', async () => {
+    const r = await git(['clone', '-q', url(), work], tmp);
+    expect(r.exitCode, r.all).to.equal(0);
+  });
+
+  it('accepts a push to master (no checks, no build)', async () => {
+    await commitFiles('readme', { README: 'hello\n' });
+    const r = await push(['HEAD:refs/heads/master']);
+    expect(r.exitCode, r.all).to.equal(0);
+    expect(r.all).not.to.match(/submission/);
+    expect((await remoteRefs())['refs/heads/master']).to.equal((await gitOk(['rev-parse', 'HEAD'])).trim());
+  });
+
+  it('accepts a good version push and prints the post-receive message', async () => {
+    c1 = await commitFiles('hello 1.0', { 'package.json': manifest('hello', '1.0'), Makefile: 'all:\n\ttrue\n' });
+    const r = await push(['HEAD:refs/heads/version-1.0']);
+    expect(r.exitCode, r.all).to.equal(0);
+    expect(r.all).to.match(/^remote: submission 0 queued: test/m);
+    expect((await remoteRefs())['refs/heads/version-1.0']).to.equal(c1);
+    const pre = calls.filter((c) => c.hook === 'pre-receive').at(-1)!;
+    expect(pre).to.include({ repo: 'hello', pusher: 'alice' });
+    expect(pre.updates).to.deep.equal([{ old: '0'.repeat(40), new: c1, ref: 'refs/heads/version-1.0' }]);
+    expect(pre.quarantine?.GIT_QUARANTINE_PATH).to.be.a('string');
+    expect(calls.at(-1)).to.include({ hook: 'post-receive', pusher: 'alice' });
+  });
+
+  it('serves the pushed tree to an anonymous clone', async () => {
+    const dest = path.join(tmp, 'clone2');
+    await gitOk(['clone', '-q', '--branch', 'version-1.0', url(), dest], tmp);
+    expect(await readdir(dest)).to.include.members(['package.json', 'Makefile', 'README']);
+  });
+
+  describe('who may push', () => {
+    const cases = [
+      { title: 'no credentials', creds: null, why: /401|Authentication failed|could not read Username/ },
+      { title: 'a wrong token', creds: ['alice', 'not-the-token'], why: /Authentication failed|401/ },
+      { title: 'an unknown user', creds: ['mallory', 'x'], why: /Authentication failed|401/ },
+      { title: 'a user who is not a maintainer', creds: ['bob', 'bob-token'], why: /403/ },
+    ] as const;
+    for (const c of cases) {
+      it(`refuses a push with ${c.title}, leaving the refs alone`, async () => {
+        const before = await remoteRefs();
+        await gitOk(['checkout', '-q', '--detach', c1]);
+        await commitFiles(`by ${c.title}`, { 'package.json': manifest('hello', '1.0'), extra: c.title });
+        const r = await git(['push', c.creds ? url(c.creds[0], c.creds[1]) : url(), 'HEAD:refs/heads/master', 'HEAD:refs/heads/version-1.0']);
+        expect(r.exitCode).to.not.equal(0);
+        expect(r.all).to.match(c.why);
+        expect(await remoteRefs()).to.deep.equal(before);
+      });
+    }
+
+    it('answers 401 with a Basic challenge to the receive-pack advertisement', async () => {
+      const r = await request(port, 'GET', '/hello.git/info/refs?service=git-receive-pack');
+      expect(r.status).to.equal(401);
+      expect(r.headers['www-authenticate']).to.equal('Basic realm="morphux"');
+      const bad = await request(port, 'GET', '/hello.git/info/refs?service=git-receive-pack', { authorization: basic('alice', 'nope') });
+      expect(bad.status).to.equal(401);
+      const bob = await request(port, 'GET', '/hello.git/info/refs?service=git-receive-pack', { authorization: basic('bob', 'bob-token') });
+      expect(bob.status).to.equal(403);
+      const ok = await request(port, 'GET', '/hello.git/info/refs?service=git-receive-pack', { authorization: basic('alice', 'alice-token') });
+      expect(ok.status).to.equal(200);
+      expect(ok.headers['content-type']).to.equal('application/x-git-receive-pack-advertisement');
+    });
+
+    it('checks auth on a hand-made receive-pack POST too: nothing is written', async () => {
+      const before = await remoteRefs();
+      await gitOk(['checkout', '-q', '--detach', c1]);
+      const evil = await commitFiles('evil', { evil: 'x' });
+      const pack = (await execa('git', ['pack-objects', '--revs', '--stdout', '-q'], { cwd: work, input: `${evil}\n^${c1}\n`, encoding: 'buffer' })).stdout;
+      const line = `${'0'.repeat(40)} ${evil} refs/heads/evil\0report-status\n`;
+      const pkt = `${(line.length + 4).toString(16).padStart(4, '0')}${line}0000`;
+      const body = Buffer.concat([Buffer.from(pkt), Buffer.from(pack)]);
+      const headers = { 'content-type': 'application/x-git-receive-pack-request' };
+      for (const [auth, status] of [[undefined, 401], [basic('alice', 'wrong'), 401], [basic('bob', 'bob-token'), 403]] as const) {
+        const r = await request(port, 'POST', '/hello.git/git-receive-pack', auth ? { ...headers, authorization: auth } : headers, body);
+        expect(r.status).to.equal(status);
+      }
+      expect(await remoteRefs()).to.deep.equal(before);
+      const seen = await execa('git', ['--git-dir', repoDir(reposRoot, 'hello'), 'cat-file', '-e', evil], { reject: false });
+      expect(seen.exitCode).to.not.equal(0);
+    });
+  });
+
+  describe('push checks on version branches', () => {
+    const M = (name: string, version: string) => ({ 'package.json': manifest(name, version) });
+    const cases: { title: string; branch: string; code: string; files?: Record<string, string | null>; rewrite?: boolean; remove?: boolean }[] = [
+      { title: 'no package.json', branch: 'version-2.0', code: 'invalid_manifest', files: { 'package.json': null } },
+      { title: 'package.json that is not JSON', branch: 'version-2.0', code: 'invalid_manifest', files: { 'package.json': '{ "name": "hello",' } },
+      { title: 'package.json without a version', branch: 'version-2.0', code: 'invalid_manifest', files: { 'package.json': '{"name":"hello"}' } },
+      { title: 'the wrong name', branch: 'version-2.0', code: 'name_mismatch', files: M('other', '2.0') },
+      { title: 'the wrong version', branch: 'version-2.0', code: 'version_mismatch', files: M('hello', '3.0') },
+      { title: 'a branch naming no version', branch: 'version-', code: 'version_mismatch', files: M('hello', '2.0') },
+      { title: 'a rewritten version branch', branch: 'version-1.0', code: 'non_fast_forward', rewrite: true },
+      { title: 'a deleted version branch', branch: 'version-1.0', code: 'branch_deletion', remove: true },
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.title} (${c.code}) with a remote: line, branch unchanged`, async () => {
+        const before = await remoteRefs();
+        await gitOk(['checkout', '-q', '--detach', c1]);
+        let spec = `HEAD:refs/heads/${c.branch}`;
+        if (c.files) await commitFiles(c.title, c.files);
+        if (c.rewrite) await gitOk(['commit', '-q', '--amend', '-m', 'rewritten history']);
+        if (c.remove) spec = `:refs/heads/${c.branch}`;
+        const r = await push(['--force', spec]);
+        expect(r.exitCode, r.all).to.not.equal(0);
+        expect(r.all).to.match(new RegExp(`^remote: ${c.branch.replace('.', '\\.')}: .*\\[${c.code}\\]`, 'm'));
+        expect(r.all).not.to.match(/submission/);
+        expect(await remoteRefs()).to.deep.equal(before);
+      });
+    }
+
+    it('accepts a fast-forward of a version branch and other branches without package.json', async () => {
+      await gitOk(['checkout', '-q', '--detach', c1]);
+      const c2 = await commitFiles('fix', { 'hello.c': 'int main(void) { return 0; }\n' });
+      const r = await push(['HEAD:refs/heads/version-1.0']);
+      expect(r.exitCode, r.all).to.equal(0);
+      await commitFiles('wip', { 'package.json': null });
+      const r2 = await push(['HEAD:refs/heads/feature', 'HEAD:refs/tags/version-9']);
+      expect(r2.exitCode, r2.all).to.equal(0);
+      const refs = await remoteRefs();
+      expect(refs['refs/heads/version-1.0']).to.equal(c2);
+      expect(refs['refs/heads/feature']).to.be.a('string');
+    });
+  });
+
+  describe('robustness', () => {
+    const backends = async () => {
+      const r = await execa('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], { reject: false });
+      return r.stdout.split('\n').filter((l) => l.includes('git'));
+    };
+    const waitNoBackends = async () => {
+      for (let i = 0; i < 50 && (await backends()).length; i++) await new Promise((r) => setTimeout(r, 100));
+      return backends();
+    };
+
+    it('survives a client that disconnects mid-pack, and kills the backend', async () => {
+      const before = await remoteRefs();
+      let midway: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1', () => {
+          sock.write(
+            'POST /hello.git/git-receive-pack HTTP/1.1\r\nHost: x\r\n' +
+              `Authorization: ${basic('alice', 'alice-token')}\r\n` +
+              'Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 1000000\r\n\r\n',
+          );
+          const line = `${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/x\0report-status\n`;
+          sock.write(`${(line.length + 4).toString(16).padStart(4, '0')}${line}0000`);
+          // a pack header promising 1000 objects, then nothing: git waits for the rest
+          sock.write(Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0x03, 0xe8]));
+          setTimeout(async () => {
+            midway = await backends(); // git is waiting for the rest of the pack
+            sock.destroy();
+            resolve();
+          }, 300);
+        });
+        sock.on('error', reject);
+      });
+      expect(midway.join('\n')).to.match(/git-http-backen/);
+      expect(await waitNoBackends()).to.deep.equal([]);
+      expect(await remoteRefs()).to.deep.equal(before);
+    });
+
+    const malformed: { title: string; headers: Record<string, string>; body: Buffer }[] = [
+      { title: 'a garbage body', headers: {}, body: Buffer.from('this is not a pkt-line') },
+      { title: 'a bad gzip body', headers: { 'content-encoding': 'gzip' }, body: randomBytes(100) },
+      { title: 'an empty body', headers: {}, body: Buffer.alloc(0) },
+    ];
+    for (const m of malformed) {
+      for (const svc of ['git-upload-pack', 'git-receive-pack']) {
+        it(`answers ${svc} with ${m.title} without falling over`, async () => {
+          const before = await remoteRefs();
+          const r = await request(port, 'POST', `/hello.git/${svc}`, {
+            'content-type': `application/x-${svc}-request`,
+            authorization: basic('alice', 'alice-token'),
+            ...m.headers,
+          }, m.body);
+          expect(r.status).to.be.within(200, 599);
+          expect(await remoteRefs()).to.deep.equal(before);
+        });
+      }
+    }
+
+    it('refuses a body over maxBodyBytes with 413 and stops git', async () => {
+      const small = createGitHttpHandler({ ...options, maxBodyBytes: 20_000 });
+      const s2 = http.createServer((req, res) => small.handle(req, res));
+      const p2 = await listen(s2);
+      try {
+        const before = await remoteRefs();
+        const declared = await request(p2, 'POST', '/hello.git/git-receive-pack', { authorization: basic('alice', 'alice-token'), 'content-length': '50000' }, randomBytes(50_000));
+        expect(declared.status).to.equal(413);
+        await gitOk(['checkout', '-q', '--detach', c1]);
+        await commitFiles('big', { big: randomBytes(200_000).toString('base64') });
+        const r = await git(['push', url('alice', 'alice-token', 'hello', p2), 'HEAD:refs/heads/master']);
+        expect(r.exitCode).to.not.equal(0);
+        expect(r.all).to.match(/413/);
+        expect(await remoteRefs()).to.deep.equal(before);
+        expect(await waitNoBackends()).to.deep.equal([]);
+      } finally {
+        s2.close();
+      }
+    });
+
+    const hookTroubles: { title: string; hookEnv: Record<string, string> }[] = [
+      { title: 'the hook server cannot be reached', hookEnv: { MORPHUX_HOOK_URL: 'http://127.0.0.1:1' } },
+      { title: 'the hook token is wrong', hookEnv: { MORPHUX_HOOK_TOKEN: 'not-the-hook-token' } },
+      { title: 'git runs without the hook settings', hookEnv: { MORPHUX_HOOK_SCRIPT: '' } },
+    ];
+    for (const t of hookTroubles) {
+      it(`refuses a push when ${t.title}, saying so`, async () => {
+        const h = createGitHttpHandler({ ...options, hookEnv: { ...options.hookEnv, ...t.hookEnv } });
+        const s3 = http.createServer((req, res) => h.handle(req, res));
+        const p3 = await listen(s3);
+        try {
+          const before = await remoteRefs();
+          await gitOk(['checkout', '-q', '--detach', c1]);
+          await commitFiles(t.title, { extra: t.title });
+          const r = await git(['push', url('alice', 'alice-token', 'hello', p3), 'HEAD:refs/heads/trouble']);
+          expect(r.exitCode).to.not.equal(0);
+          expect(r.all, r.all).to.match(/^remote: Morphux: /m);
+          expect(await remoteRefs()).to.deep.equal(before);
+        } finally {
+          s3.close();
+        }
+      });
+    }
+
+    it('still serves requests after all that', async () => {
+      const r = await git(['ls-remote', url()]);
+      expect(r.exitCode, r.all).to.equal(0);
+    });
+  });
+
+  describe('paths', () => {
+    const cases: { path: string; method?: string; auth?: boolean; status: number }[] = [
+      { path: '/%2e%2e.git/info/refs?service=git-upload-pack', status: 404 },
+      { path: '/..%2fhello.git/info/refs?service=git-upload-pack', status: 404 },
+      { path: '/%2e%2e%2f%2e%2e%2fevil.git/git-receive-pack', method: 'POST', auth: true, status: 404 },
+      { path: '/nope.git/info/refs?service=git-upload-pack', status: 404 },
+      { path: '/nope.git/info/refs?service=git-receive-pack', auth: true, status: 404 },
+      { path: '/nope.git/git-receive-pack', method: 'POST', auth: true, status: 404 },
+      { path: '/Hello.git/info/refs?service=git-upload-pack', status: 404 },
+      { path: '/hello.git.git/info/refs?service=git-upload-pack', status: 404 },
+      { path: '/hello.git/config', status: 404 },
+      { path: '/hello.git/hooks/pre-receive', status: 404 },
+      { path: '/hello.git/objects/info/packs', status: 404 },
+      { path: '/hello.git/info/refs/../../config', status: 404 },
+      { path: '/hello.git/info/refs', status: 403 },
+      { path: '/hello.git/git-upload-pack', method: 'GET', status: 405 },
+      { path: '/hello.git/HEAD', status: 200 },
+    ];
+    for (const c of cases) {
+      it(`${c.method ?? 'GET'} ${c.path} → ${c.status}, nothing created`, async () => {
+        const rootBefore = await readdir(reposRoot);
+        const tmpBefore = await readdir(tmp);
+        const r = await request(port, c.method ?? 'GET', c.path, c.auth ? { authorization: basic('alice', 'alice-token') } : {}, c.method === 'POST' ? Buffer.from('0000') : undefined);
+        expect(r.status).to.equal(c.status);
+        expect(await readdir(reposRoot)).to.deep.equal(rootBefore);
+        expect(await readdir(tmp)).to.deep.equal(tmpBefore);
+      });
+    }
+
+    it('a clone or ls-remote of an unknown repo fails and creates nothing', async () => {
+      const r = await git(['ls-remote', url(undefined, undefined, 'unknown')]);
+      expect(r.exitCode).to.not.equal(0);
+      expect(await listRepos(reposRoot)).to.deep.equal(['hello']);
+      expect(await readdir(reposRoot)).to.deep.equal(['hello.git']);
+    });
+  });
+});
