@@ -1,0 +1,99 @@
+// The guest side of the build protocol: /work/guest/run.sh, run by busybox sh as pid 1 after the
+// initramfs mounted the work disk. Overlay 1 (base + deps + build), overlay 2 (install only), then
+// ONE tar (meta/ + u2/) written to the result disk and power-off. See README.md for the protocol.
+
+/** Paths never reported as installed (guest and host both drop them). */
+export const EXCLUDED_DIRS = ['build', 'tmp', 'var/tmp', 'root', 'dev', 'proc', 'sys', 'run'];
+
+export const GUEST_RUN_SCRIPT = `#!/bin/sh
+# morphux guest protocol v1 (guest-run-script.ts)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+S=/work/scratch; M=$S/meta; LOG=$M/build.log
+mkdir -p $S/u1 $S/w1 $S/u2 $S/w2 $M /base /ovl /lower
+: > $LOG
+ERROR=""; DEPS=0; BUILD=""; INSTALL=""
+mounted() { grep -q " $1 " /proc/mounts; }
+note() { echo "==> morphux: $*" | tee -a $LOG; }
+sweep() {
+  for i in 1 2; do
+    for p in /proc/[0-9]*; do
+      p=\${p#/proc/}
+      [ "$p" = 1 ] || [ "$p" = "$1" ] || kill -9 "$p" 2>/dev/null
+    done
+  done
+}
+api_up() {
+  r=$1
+  mount -t proc proc $r/proc && mount -t sysfs sys $r/sys && mount -t tmpfs -o mode=755 dev $r/dev && mount -t tmpfs run $r/run || return 1
+  mknod -m 666 $r/dev/null c 1 3; mknod -m 666 $r/dev/zero c 1 5; mknod -m 666 $r/dev/full c 1 7
+  mknod -m 666 $r/dev/random c 1 8; mknod -m 666 $r/dev/urandom c 1 9; mknod -m 666 $r/dev/tty c 5 0
+  ln -s /proc/self/fd $r/dev/fd; ln -s fd/0 $r/dev/stdin; ln -s fd/1 $r/dev/stdout; ln -s fd/2 $r/dev/stderr
+  mkdir -p $r/dev/pts $r/dev/shm
+  mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts && ln -s pts/ptmx $r/dev/ptmx
+  mount -t tmpfs shm $r/dev/shm
+}
+api_down() {
+  for m in dev/shm dev/pts dev run sys proc; do umount $1/$m 2>/dev/null || umount -l $1/$m 2>/dev/null; done
+}
+# run_phase NAME: runs /work/guest/NAME.sh chrooted in /ovl, its output to the log and the console
+run_phase() {
+  api_up /ovl || { ERROR="cannot prepare the $1 root"; return 1; }
+  cp /work/guest/$1.sh /ovl/tmp/morphux-$1.sh
+  rm -f /tmp/log.fifo; mkfifo /tmp/log.fifo
+  tee -a $LOG < /tmp/log.fifo & tp=$!
+  chroot /ovl /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \\
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    /bin/bash /tmp/morphux-$1.sh > /tmp/log.fifo 2>&1 < /dev/null &
+  wait $!
+  sweep $tp
+  wait $tp
+  api_down /ovl
+  R=$(cat /ovl/tmp/morphux-$1.result 2>/dev/null); [ -n "$R" ] || R="255 0 0 0"
+  eval "$2=\\"\\$R\\""
+}
+pjson() {
+  [ -n "$1" ] || { echo null; return; }
+  set -- $1
+  echo "{\\"status\\":$1,\\"failed_step\\":$2,\\"seconds\\":$4}"
+}
+finish() {
+  [ -n "$ERROR" ] && note "error: $ERROR"
+  mounted /ovl && { api_down /ovl; umount /ovl || umount -l /ovl; }
+  for d in ${EXCLUDED_DIRS.join(' ')}; do rm -rf $S/u2/$d; done
+  : > $M/existed
+  if mount -t overlay overlay -o ro,lowerdir=$S/u1:/base /lower 2>/dev/null; then
+    (cd $S/u2 && find . -mindepth 1 ! -type d) | while IFS= read -r p; do
+      p=\${p#.}
+      if [ -e "/lower$p" ] || [ -L "/lower$p" ]; then echo "$p"; fi
+    done > $M/existed
+    umount /lower
+  fi
+  B=0; [ -n "$BUILD" ] && set -- $BUILD && B=$3
+  E=null; [ -n "$ERROR" ] && E="\\"$ERROR\\""
+  echo "{\\"version\\":1,\\"arch\\":\\"$(uname -m)\\",\\"error\\":$E,\\"boot_uptime\\":$B,\\"deps\\":{\\"status\\":$DEPS},\\"build\\":$(pjson "$BUILD"),\\"install\\":$(pjson "$INSTALL"),\\"end_uptime\\":$(cut -d' ' -f1 /proc/uptime)}" > $M/result.json
+  if mounted /base && mount --bind $S /base/mnt; then
+    chroot /base tar --numeric-owner -C /mnt -cf - meta u2 > $MORPHUX_RESULT_DEV
+    umount /base/mnt
+  else
+    (cd $S && tar -cf $MORPHUX_RESULT_DEV meta u2)
+  fi
+  sync
+  echo "==> morphux: result written"
+  poweroff -f
+}
+mount -t ext4 -o ro,noload $MORPHUX_ROOT_DEV /base || { ERROR="cannot mount the base root"; finish; }
+mount -t overlay overlay -o lowerdir=/base,upperdir=$S/u1,workdir=$S/w1 /ovl || { ERROR="cannot mount overlay 1"; finish; }
+for a in /work/deps/*; do
+  [ -f "$a" ] || continue
+  note "installing dependency \${a##*/}"
+  chroot /ovl tar -xzpf - -C / < "$a" >> $LOG 2>&1 || { DEPS=1; ERROR="cannot install dependency \${a##*/}"; finish; }
+done
+mkdir -p /ovl/build && cp -a /work/src/. /ovl/build/ || { ERROR="cannot copy the sources"; finish; }
+run_phase build BUILD || finish
+umount /ovl || umount -l /ovl
+set -- $BUILD
+[ "$1" = 0 ] || finish
+mount -t overlay overlay -o lowerdir=$S/u1:/base,upperdir=$S/u2,workdir=$S/w2 /ovl || { ERROR="cannot mount overlay 2"; finish; }
+run_phase install INSTALL || finish
+finish
+`;

@@ -1,0 +1,64 @@
+// Per-build disks in the job's workDir: work.ext4 (src/, deps/, guest scripts, job.json, and the
+// free space the overlays' upper layers grow into; sparse) and result.img (raw, sparse), which the
+// guest fills with one tar stream.
+import { chmod, copyFile, cp, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { MorphuxError } from '../../domain/errors.js';
+import { GUEST_RUN_SCRIPT } from './guest-run-script.js';
+import { phaseScript } from './phase-script.js';
+import type { BuildJob } from './vm-types.js';
+
+export interface JobDisks {
+  workDisk: string;
+  resultDisk: string;
+}
+
+export interface JobDiskOptions {
+  scratchDiskMib: number;
+  resultDiskMib: number;
+}
+
+/** Makes every directory of a copied tree writable by its owner, so the caller can remove workDir. */
+async function ownerWritableDirs(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) await ownerWritableDirs(path.join(dir, e.name));
+  }
+}
+
+export async function makeJobDisks(job: BuildJob, opts: JobDiskOptions): Promise<JobDisks> {
+  const stage = path.join(job.workDir, 'stage');
+  const workDisk = path.join(job.workDir, 'work.ext4');
+  const resultDisk = path.join(job.workDir, 'result.img');
+  await rm(stage, { recursive: true, force: true });
+  await mkdir(path.join(stage, 'deps'), { recursive: true });
+  await mkdir(path.join(stage, 'guest'));
+  try {
+    await cp(job.sourceDir, path.join(stage, 'src'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    await ownerWritableDirs(path.join(stage, 'src'));
+    for (const [i, dep] of job.dependencies.entries()) {
+      await copyFile(dep.archive, path.join(stage, 'deps', `${String(i + 1).padStart(3, '0')}-${dep.name}.tar.gz`));
+    }
+    const build = job.manifest.build ?? [];
+    const install = job.manifest.install ?? [];
+    await writeFile(path.join(stage, 'guest/run.sh'), GUEST_RUN_SCRIPT, { mode: 0o755 });
+    await writeFile(path.join(stage, 'guest/build.sh'), phaseScript('build', build), { mode: 0o755 });
+    await writeFile(path.join(stage, 'guest/install.sh'), phaseScript('install', install), { mode: 0o755 });
+    await writeFile(path.join(stage, 'job.json'), JSON.stringify({
+      pkgid: job.pkgid, name: job.manifest.name, version: job.manifest.version, arch: job.arch,
+      build, install, timeout_seconds: job.timeoutSeconds,
+      dependencies: job.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version })),
+    }, null, 2) + '\n');
+    const mk = await execa('mkfs.ext4', [
+      '-q', '-F', '-O', '^has_journal', '-E', 'root_owner=0:0', '-L', 'morphux-work',
+      '-d', stage, workDisk, `${opts.scratchDiskMib}M`,
+    ], { reject: false, all: true });
+    if (mk.exitCode !== 0) throw new MorphuxError('infrastructure', `mkfs.ext4 of the work disk failed: ${mk.all}`);
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+  const fh = await open(resultDisk, 'w');
+  try { await fh.truncate(opts.resultDiskMib * 1024 * 1024); } finally { await fh.close(); }
+  return { workDisk, resultDisk };
+}

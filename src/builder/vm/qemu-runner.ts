@@ -1,0 +1,147 @@
+// QemuRunner: the VmRunner that builds one package in a fresh QEMU VM (no network, pristine
+// read-only base root, per-build disks), then reads the guest's result tar and measures the install.
+import { copyFile, open, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../config/logger.js';
+import { isMorphuxError } from '../../domain/errors.js';
+import { chooseAccel, type AccelChoice } from './accel-probe.js';
+import { archProfile } from './arch-profile.js';
+import { ensureImage } from './base-image.js';
+import { makeJobDisks } from './job-disks.js';
+import { measureInstall } from './measure-install.js';
+import { packBinaries } from './pack-binaries.js';
+import { qemuArgs } from './qemu-args.js';
+import { readResult, type GuestResult } from './read-result.js';
+import { runQemu, type QemuRun } from './run-qemu.js';
+import type { BuildJob, BuildOutcome, FailureReason, PhaseTimes, VmRunner } from './vm-types.js';
+
+export interface QemuRunnerOptions {
+  /** where base images are cached (config: imageDir) */
+  imageDir: string;
+  log: Logger;
+  /** Debian suite of the base image (config builder.suite), default bookworm */
+  suite?: string;
+  /** config builder.accel, default auto (probe KVM, else TCG) */
+  accel?: AccelChoice;
+  /** size of the sparse work disk the build and install write to (config builder.scratch_disk_mib) */
+  scratchDiskMib?: number;
+  /** size of the sparse disk the guest writes its result tar to */
+  resultDiskMib?: number;
+  /** the build log kept is cut at this many bytes (config builder.log_max_bytes) */
+  logMaxBytes?: number;
+}
+
+const cut = (s: string, n = 160): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export class QemuRunner implements VmRunner {
+  private readonly o: Required<QemuRunnerOptions>;
+
+  constructor(opts: QemuRunnerOptions) {
+    this.o = { suite: 'bookworm', accel: 'auto', scratchDiskMib: 4096, resultDiskMib: 2048, logMaxBytes: 8 * 1024 * 1024, ...opts };
+  }
+
+  async run(job: BuildJob): Promise<BuildOutcome> {
+    const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch });
+    const logFile = path.join(job.workDir, 'build.log');
+    const consoleFile = path.join(job.workDir, 'console.log');
+    const fail = (reason: FailureReason, message: string, phases: Partial<PhaseTimes> = {}, file = logFile): BuildOutcome =>
+      ({ state: 'failed', reason, message, logFile: file, measurements: null, binariesArchive: null, installed: [], phases });
+    let vm: QemuRun;
+    try {
+      const profile = archProfile(job.arch);
+      const image = await ensureImage({ imageDir: this.o.imageDir, arch: job.arch, suite: this.o.suite, log });
+      const accel = await chooseAccel(this.o.accel, profile, image, log);
+      const disks = await makeJobDisks(job, { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib });
+      const args = qemuArgs({ profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, disks });
+      log.info({ accel }, 'build VM starting');
+      vm = await runQemu({
+        binary: profile.qemuBinary, args, timeoutSeconds: job.timeoutSeconds, consoleFile,
+        onConsole: job.onLog, signal: job.signal,
+      });
+      log.info({ exit: vm.exitCode, seconds: vm.seconds, timed_out: vm.timedOut }, 'build VM ended');
+      return await this.outcome(job, vm, disks.resultDisk, { logFile, consoleFile, fail });
+    } catch (e) {
+      log.error({ err: e }, 'build VM machinery failed');
+      await copyFile(consoleFile, logFile).catch(() => writeFile(logFile, '').catch(() => undefined));
+      return fail('infrastructure', isMorphuxError(e) ? e.message : `runner error: ${(e as Error).message}`);
+    }
+  }
+
+  private async outcome(
+    job: BuildJob, vm: QemuRun, resultDisk: string,
+    f: { logFile: string; consoleFile: string; fail: (r: FailureReason, m: string, p?: Partial<PhaseTimes>, file?: string) => BuildOutcome },
+  ): Promise<BuildOutcome> {
+    const total = { total_seconds: vm.seconds };
+    if (vm.timedOut) {
+      await this.keepLog(f.consoleFile, f.logFile);
+      return f.fail('timeout', `the build exceeded its time limit of ${job.timeoutSeconds} s`, total);
+    }
+    if (vm.aborted) {
+      await this.keepLog(f.consoleFile, f.logFile);
+      return f.fail('infrastructure', 'the build was aborted', total);
+    }
+    if (vm.spawnError) return f.fail('infrastructure', `QEMU did not start: ${cut(vm.spawnError)}`, total, f.consoleFile);
+    let res;
+    try {
+      res = await readResult(resultDisk, path.join(job.workDir, 'result'));
+    } catch (e) {
+      await this.keepLog(f.consoleFile, f.logFile);
+      const why = isMorphuxError(e) ? e.message : String(e);
+      const qemu = vm.stderrTail.trim().split('\n').pop() ?? '';
+      return f.fail('infrastructure', cut(`${why} (QEMU exit ${vm.exitCode}${qemu ? `: ${qemu}` : ''})`, 300), total);
+    }
+    await this.keepLog(res.buildLog, f.logFile);
+    const g = res.result;
+    const phases: Partial<PhaseTimes> = {
+      boot_seconds: g.boot_uptime, total_seconds: vm.seconds,
+      ...(g.build ? { build_seconds: g.build.seconds } : {}), ...(g.install ? { install_seconds: g.install.seconds } : {}),
+    };
+    const failure = this.guestFailure(job, g);
+    if (failure) return f.fail(failure.reason, failure.message, phases);
+    if (g.arch !== job.arch) return f.fail('infrastructure', `the VM reports arch ${g.arch}, not ${job.arch}`, phases);
+    const m = await measureInstall({ upperDir: res.upperDir, existed: res.existed, arch: job.arch, compileSeconds: g.build!.seconds });
+    const binariesArchive = path.join(job.workDir, 'binaries.tar.gz');
+    await packBinaries(res.upperDir, binariesArchive);
+    return {
+      state: 'good', reason: null, message: 'built', logFile: f.logFile,
+      measurements: m.measurements, binariesArchive, installed: m.installed, phases,
+    };
+  }
+
+  private guestFailure(job: BuildJob, g: GuestResult): { reason: FailureReason; message: string } | null {
+    if (g.error) return { reason: 'infrastructure', message: `in the VM: ${g.error}` };
+    if (g.deps.status !== 0) return { reason: 'infrastructure', message: 'installing the dependencies in the VM failed' };
+    for (const phase of ['build', 'install'] as const) {
+      const r = g[phase];
+      if (!r) return { reason: 'infrastructure', message: `the VM did not run the ${phase} phase` };
+      if (r.status === 0) continue;
+      const cmd = (job.manifest[phase] ?? [])[r.failed_step - 1];
+      return {
+        reason: 'build',
+        message: cmd === undefined
+          ? `the ${phase} phase ended with status ${r.status}`
+          : `${phase} step ${r.failed_step} (${cut(cmd, 120)}) exited with status ${r.status}`,
+      };
+    }
+    return null;
+  }
+
+  /** Copies a log to the job's build.log, cut at logMaxBytes. */
+  private async keepLog(from: string, to: string): Promise<void> {
+    try {
+      const fh = await open(from, 'r');
+      try {
+        const size = (await fh.stat()).size;
+        const n = Math.min(size, this.o.logMaxBytes);
+        const buf = Buffer.alloc(n);
+        await fh.read(buf, 0, n, 0);
+        const note = size > n ? `\n[morphux: log cut at ${n} of ${size} bytes]\n` : '';
+        await writeFile(to, Buffer.concat([buf, Buffer.from(note)]));
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      await writeFile(to, '').catch(() => undefined);
+    }
+  }
+}

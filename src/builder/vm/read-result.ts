@@ -1,0 +1,95 @@
+// Reads the guest's one tar stream from the raw result disk (it ends at the tar end marker; the
+// zeros after it are never read) into destDir: meta/result.json, meta/build.log, meta/existed, u2/.
+// Anything missing or malformed is the machinery's fault: MorphuxError `infrastructure`.
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Unpack, type ReadEntry } from 'tar';
+import { z } from 'zod';
+import { MorphuxError } from '../../domain/errors.js';
+import { EXCLUDED_DIRS } from './guest-run-script.js';
+
+const phaseResult = z.object({ status: z.number().int(), failed_step: z.number().int(), seconds: z.number() }).nullable();
+const guestResult = z.object({
+  version: z.literal(1),
+  arch: z.string(),
+  error: z.string().nullable(),
+  boot_uptime: z.number(),
+  deps: z.object({ status: z.number().int() }),
+  build: phaseResult,
+  install: phaseResult,
+  end_uptime: z.number(),
+});
+export type GuestResult = z.infer<typeof guestResult>;
+
+export interface ResultContents {
+  result: GuestResult;
+  /** host path of the guest's build log */
+  buildLog: string;
+  /** host copy of the install's upper layer (excluded dirs and whiteouts already dropped) */
+  upperDir: string;
+  /** absolute paths in the upper layer that existed in the lower layers (base + deps + build) */
+  existed: Set<string>;
+}
+
+const KEPT_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+/** Whether a tar entry of the result stream is extracted: meta/* and u2/* outside the excluded dirs. */
+export function keepResultEntry(p: string, type: string, linkpath?: string): boolean {
+  const rel = p.replace(/^\.\//, '').replace(/\/+$/, '');
+  if (!KEPT_TYPES.has(type)) return false;
+  const inU2 = (q: string) => q === 'u2' || q.startsWith('u2/');
+  const excluded = (q: string) => EXCLUDED_DIRS.some((d) => q === `u2/${d}` || q.startsWith(`u2/${d}/`));
+  if (type === 'Link' && linkpath !== undefined && (!inU2(linkpath) || excluded(linkpath))) return false;
+  return rel === 'meta' || rel.startsWith('meta/') || (inU2(rel) && !excluded(rel));
+}
+
+async function unpackUntilEof(resultImg: string, destDir: string): Promise<void> {
+  const fh = await open(resultImg, 'r');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let eof = false;
+      const u = new Unpack({
+        cwd: destDir, chmod: true, processUmask: 0,
+        filter: (p: string, e: unknown) => keepResultEntry(p, (e as ReadEntry).type, (e as ReadEntry).linkpath),
+      });
+      u.on('eof', () => { eof = true; });
+      u.on('error', (e: Error) => reject(new MorphuxError('infrastructure', `the result tar is malformed: ${e.message}`)));
+      u.on('close', () => resolve());
+      const buf = Buffer.alloc(1024 * 1024);
+      let pos = 0;
+      const pump = async (): Promise<void> => {
+        while (!eof) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          if (!u.write(Buffer.from(buf.subarray(0, bytesRead)))) await new Promise((r) => u.once('drain', r));
+        }
+        u.end();
+      };
+      pump().catch(reject);
+    });
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readResult(resultImg: string, destDir: string): Promise<ResultContents> {
+  await mkdir(destDir, { recursive: true });
+  await unpackUntilEof(resultImg, destDir);
+  const jsonFile = path.join(destDir, 'meta/result.json');
+  if (!existsSync(jsonFile)) throw new MorphuxError('infrastructure', 'the VM wrote no result');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(jsonFile, 'utf8'));
+  } catch (e) {
+    throw new MorphuxError('infrastructure', `the VM's result.json is not JSON: ${(e as Error).message}`);
+  }
+  const r = guestResult.safeParse(parsed);
+  if (!r.success) throw new MorphuxError('infrastructure', `the VM's result.json is invalid: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
+  const existedFile = path.join(destDir, 'meta/existed');
+  const existed = new Set(existsSync(existedFile) ? (await readFile(existedFile, 'utf8')).split('\n').filter((l) => l.startsWith('/')) : []);
+  const upperDir = path.join(destDir, 'u2');
+  await mkdir(upperDir, { recursive: true });
+  return { result: r.data, buildLog: path.join(destDir, 'meta/build.log'), upperDir, existed };
+}
