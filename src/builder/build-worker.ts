@@ -116,10 +116,13 @@ export class BuildWorker {
         this.o.liveLogs.end(job.pkgid);
       }
       if (this.stop.signal.aborted) return log.info('worker stopping: the build stays "building" and resumes after a restart');
+      const tRecord = Date.now();
       await this.record(job, info, outcome, resolved, status.attempts, log);
       log.info({
         state: outcome.state, reason: outcome.reason, phases: outcome.phases,
-        status_commit_seconds: (tStatus - t0) / 1000, total_seconds: (Date.now() - t0) / 1000,
+        queue_wait_seconds: (t0 - Date.parse(info.submitted_at)) / 1000,
+        status_commit_seconds: (tStatus - t0) / 1000, record_commit_seconds: (Date.now() - tRecord) / 1000,
+        total_seconds: (Date.now() - t0) / 1000,
       }, 'build finished');
     } finally {
       await rm(workDir, { recursive: true, force: true });
