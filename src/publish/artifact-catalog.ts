@@ -1,0 +1,73 @@
+// The catalog of built artifacts (DATA/publish/catalog.json): every good submission's binaries,
+// compressed, signed and encrypted once, its files under DATA/publish/artifacts/. refresh()
+// derives what is missing from the store's HEAD and builds it; a crash before the catalog is
+// written only means the artifact is built again (it was never uploaded: uploads read the catalog).
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../config/logger.js';
+import type { IndexEntry } from '../domain/signed-index.js';
+import { atomicWrite, atomicWriteJson } from '../store/atomic-write.js';
+import { buildArtifact } from './build-artifact.js';
+import { listCommittedBinaries, readCommitted, readCommittedSubmission, type CommittedBinaries } from './committed-binaries.js';
+import type { Compression } from './compress-binaries.js';
+import type { PublishKeys } from './publish-keys.js';
+import type { PublishPaths } from './publish-paths.js';
+
+/** An index entry but for `eligible`, which is decided when an index is made. */
+export type CatalogEntry = Omit<IndexEntry, 'eligible'>;
+
+interface CatalogDoc {
+  artifacts: CatalogEntry[];
+}
+
+const keyOf = (e: { pkgid: number; arch: string }) => `${e.pkgid}/${e.arch}`;
+
+export class ArtifactCatalog {
+  constructor(private readonly p: PublishPaths, private readonly storeRoot: string) {}
+
+  async entries(): Promise<CatalogEntry[]> {
+    try {
+      return (JSON.parse(await readFile(this.p.catalog, 'utf8')) as CatalogDoc).artifacts;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  localFile(rel: string): string {
+    return path.join(this.p.artifacts, ...rel.split('/'));
+  }
+
+  /** Good submissions at HEAD whose artifacts are not built yet. */
+  async unbuilt(): Promise<CommittedBinaries[]> {
+    const have = new Set((await this.entries()).map(keyOf));
+    return (await listCommittedBinaries(this.storeRoot)).filter((b) => !have.has(keyOf(b)));
+  }
+
+  /** Builds the missing artifacts with the active keys; returns those built. */
+  async refresh(keys: PublishKeys, compression: Compression, log: Logger): Promise<CatalogEntry[]> {
+    const todo = await this.unbuilt();
+    if (todo.length === 0) return [];
+    const signing = await keys.signingKey();
+    const content = await keys.contentKey();
+    const entries = await this.entries();
+    const built: CatalogEntry[] = [];
+    for (const b of todo) {
+      const sub = await readCommittedSubmission(this.storeRoot, b.pkgid);
+      if (!sub || sub.status.state !== 'good') continue;
+      const a = await buildArtifact({
+        id: { name: sub.info.name, version: sub.info.version, pkgid: b.pkgid, arch: b.arch },
+        archive: await readCommitted(this.storeRoot, b.archive),
+        compression, signing, content,
+      });
+      await mkdir(path.dirname(this.localFile(a.entry.path)), { recursive: true });
+      await atomicWrite(this.localFile(a.entry.sig_path), a.sig);
+      await atomicWrite(this.localFile(a.entry.path), a.sealed);
+      entries.push(a.entry);
+      built.push(a.entry);
+      await atomicWriteJson(this.p.catalog, { artifacts: entries } satisfies CatalogDoc);
+      log.info({ pkgid: b.pkgid, arch: b.arch, path: a.entry.path, size: a.entry.size }, 'artifact built');
+    }
+    return built;
+  }
+}

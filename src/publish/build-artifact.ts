@@ -1,0 +1,37 @@
+// One artifact from one binaries archive: compressed, signed (detached Ed25519 over the
+// compressed bytes), encrypted (AES-256-GCM under the active content key), named by its hash.
+import { createHash } from 'node:crypto';
+import { sealArtifact, signArtifact, type ArtifactIdentity, type ContentKey } from '../domain/sealed-artifact.js';
+import type { CatalogEntry } from './artifact-catalog.js';
+import { compressBinaries, type Compression } from './compress-binaries.js';
+import type { SigningKey } from './publish-keys.js';
+import { remoteArtifactPath } from './publish-paths.js';
+
+export interface BuiltArtifact {
+  entry: CatalogEntry;
+  sealed: Buffer;
+  sig: string;
+}
+
+export async function buildArtifact(o: { id: ArtifactIdentity; archive: Buffer; compression: Compression; signing: SigningKey; content: ContentKey }): Promise<BuiltArtifact> {
+  const compressed = await compressBinaries(o.archive, o.compression);
+  const sig = signArtifact(compressed, o.id, o.signing.privateKey, o.signing.id);
+  const sealed = sealArtifact(compressed, o.id, o.content);
+  const sha256 = createHash('sha256').update(sealed).digest('hex');
+  const rel = remoteArtifactPath(o.id, o.compression, sha256);
+  return {
+    sealed,
+    sig,
+    entry: {
+      ...o.id,
+      path: rel,
+      sig_path: `${rel}.sig`,
+      size: sealed.length,
+      sha256,
+      key_id: o.content.id,
+      signing_key_id: o.signing.id,
+      compression: o.compression,
+      published_at: new Date().toISOString(),
+    },
+  };
+}

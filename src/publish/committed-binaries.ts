@@ -1,0 +1,52 @@
+// What the store's last commit says is publishable: every good submission's binaries/<arch>/
+// files.tar.gz, read from HEAD (never the working tree, where a transaction may be half done).
+import { execa } from 'execa';
+import { ARCHES, type Arch } from '../config/config-schema.js';
+import { pkgidOfPath, storePaths } from '../store/store-paths.js';
+import type { SubmissionInfo, SubmissionStatus } from '../store/submission-types.js';
+
+export interface CommittedBinaries {
+  pkgid: number;
+  arch: Arch;
+  /** store path of files.tar.gz */
+  archive: string;
+}
+
+async function git(root: string, args: string[]): Promise<Buffer> {
+  const r = await execa('git', ['-C', root, ...args], { encoding: 'buffer', maxBuffer: 4 * 1024 ** 3 });
+  return Buffer.from(r.stdout);
+}
+
+/** Every (pkgid, arch) with a binaries archive at HEAD, pkgid order; empty for a store without commits. */
+export async function listCommittedBinaries(storeRoot: string): Promise<CommittedBinaries[]> {
+  let names: string;
+  try {
+    names = (await git(storeRoot, ['ls-tree', '-r', '--name-only', 'HEAD', '--', storePaths.portpkgsRoot])).toString('utf8');
+  } catch {
+    return [];
+  }
+  const out: CommittedBinaries[] = [];
+  for (const line of names.split('\n')) {
+    const m = /\/binaries\/([^/]+)\/files\.tar\.gz$/.exec(line);
+    const pkgid = pkgidOfPath(line);
+    if (!m || pkgid === null || !(ARCHES as readonly string[]).includes(m[1])) continue;
+    if (line !== `${storePaths.binaries(pkgid, m[1] as Arch)}/files.tar.gz`) continue;
+    out.push({ pkgid, arch: m[1] as Arch, archive: line });
+  }
+  return out.sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
+}
+
+export async function readCommitted(storeRoot: string, rel: string): Promise<Buffer> {
+  return git(storeRoot, ['cat-file', 'blob', `HEAD:${rel}`]);
+}
+
+/** The submission and its status at HEAD, or null. */
+export async function readCommittedSubmission(storeRoot: string, pkgid: number): Promise<{ info: SubmissionInfo; status: SubmissionStatus } | null> {
+  try {
+    const info = JSON.parse((await readCommitted(storeRoot, storePaths.submissionInfo(pkgid))).toString('utf8')) as SubmissionInfo;
+    const status = JSON.parse((await readCommitted(storeRoot, storePaths.status(pkgid))).toString('utf8')) as SubmissionStatus;
+    return { info, status };
+  } catch {
+    return null;
+  }
+}

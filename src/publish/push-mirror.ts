@@ -1,0 +1,144 @@
+// One round for one mirror: upload every built artifact the mirror lacks (signature first, then
+// the artifact, each under a temporary name then renamed), record each success at once, then,
+// only when its content changed or it nears expiry, sign and upload an index naming just the
+// artifacts confirmed on that mirror. A failure backs off (mirror-state.ts); nothing is deleted.
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/config-schema.js';
+import type { Logger } from '../config/logger.js';
+import { signIndex, INDEX_FORMAT, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
+import { atomicWrite } from '../store/atomic-write.js';
+import type { ArtifactCatalog, CatalogEntry } from './artifact-catalog.js';
+import { FtpMirror, type MirrorConfig } from './ftp-mirror.js';
+import { isBackingOff, readMirrorState, recordFailure, writeMirrorState, type MirrorState } from './mirror-state.js';
+import type { PublishKeys } from './publish-keys.js';
+import { REMOTE_INDEX, remoteJoin, type PublishPaths } from './publish-paths.js';
+
+export interface PushMirrorOptions {
+  mirror: MirrorConfig;
+  settings: Config['publish'];
+  paths: PublishPaths;
+  catalog: ArtifactCatalog;
+  entries: CatalogEntry[];
+  keys: PublishKeys;
+  /** the pkgids a name resolves to (maintainers', admins', stable); all when absent */
+  eligible?: (name: string) => Promise<Set<number>>;
+  nextSequence: () => Promise<number>;
+  /** ignore back-off (an operator's `morphux mirror push`) */
+  force: boolean;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface PushMirrorResult {
+  mirror: string;
+  uploaded: string[];
+  /** uploads that went on from a partial file a previous try left, and from which byte */
+  resumed: Array<{ path: string; from: number }>;
+  failed: Array<{ path: string; error: string }>;
+  index: number | null;
+  pending: number;
+}
+
+const CONNECTION = '(connection)';
+const isConnectionLost = (e: unknown) => /closed|ECONNRESET|ECONNREFUSED|EPIPE|timeout|not connected/i.test((e as Error)?.message ?? '');
+
+export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult> {
+  const now = o.now ?? (() => new Date());
+  const stateFile = o.paths.mirrorState(o.mirror.name);
+  const state = await readMirrorState(stateFile, o.mirror.name);
+  const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], resumed: [], failed: [], index: null, pending: 0 };
+  const missing = o.entries.filter((e) => !state.uploaded[e.path]);
+  const todo = missing.filter((e) => o.force || !isBackingOff(state, e.path, now()));
+  const fail = async (what: string, e: unknown) => {
+    const f = recordFailure(state, what, e, now(), { base: o.settings.retry_base_seconds, max: o.settings.retry_max_seconds });
+    await writeMirrorState(stateFile, state);
+    result.failed.push({ path: what, error: f.last_error });
+    o.log.warn({ mirror: o.mirror.name, path: what, failures: f.count, next_at: f.next_at, err: f.last_error }, 'mirror upload failed');
+  };
+  const index = await indexFor(o, state, now());
+  if (todo.length === 0 && !index.due) {
+    result.pending = missing.length;
+    return result;
+  }
+  if (!o.force && isBackingOff(state, CONNECTION, now())) {
+    result.pending = missing.length;
+    return result;
+  }
+  const ftp = new FtpMirror(o.mirror);
+  try {
+    await ftp.connect();
+  } catch (e) {
+    await fail(CONNECTION, e);
+    result.pending = missing.length;
+    return result;
+  }
+  try {
+    if (state.failures[CONNECTION]) {
+      delete state.failures[CONNECTION];
+      await writeMirrorState(stateFile, state);
+    }
+    for (const e of todo) {
+      try {
+        await ftp.put(o.catalog.localFile(e.sig_path), remoteJoin(o.mirror.dir, e.sig_path), (await stat(o.catalog.localFile(e.sig_path))).size);
+        const how = await ftp.put(o.catalog.localFile(e.path), remoteJoin(o.mirror.dir, e.path), e.size);
+        state.uploaded[e.path] = { sha256: e.sha256, size: e.size, at: now().toISOString() };
+        delete state.failures[e.path];
+        await writeMirrorState(stateFile, state);
+        result.uploaded.push(e.path);
+        if (how.how === 'resumed') result.resumed.push({ path: e.path, from: how.from });
+        o.log.info({ mirror: o.mirror.name, path: e.path, how: how.how, from: how.from }, 'artifact on mirror');
+      } catch (err) {
+        await fail(e.path, err);
+        if (isConnectionLost(err)) break;
+      }
+    }
+    const next = await indexFor(o, state, now());
+    if (next.due && (o.force || !isBackingOff(state, REMOTE_INDEX, now()))) {
+      try {
+        result.index = await uploadIndex(o, ftp, state, next.entries, next.digest, now());
+        await writeMirrorState(stateFile, state);
+      } catch (err) {
+        await fail(REMOTE_INDEX, err);
+      }
+    }
+  } finally {
+    ftp.close();
+  }
+  result.pending = o.entries.filter((e) => !state.uploaded[e.path]).length;
+  return result;
+}
+
+/** The entries an index of this mirror would name now, its digest, and whether it is due. */
+async function indexFor(o: PushMirrorOptions, state: MirrorState, now: Date): Promise<{ entries: IndexEntry[]; digest: string; due: boolean }> {
+  const confirmed = o.entries.filter((e) => state.uploaded[e.path]).sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
+  const byName = new Map<string, Set<number> | null>();
+  for (const e of confirmed) if (!byName.has(e.name)) byName.set(e.name, o.eligible ? await o.eligible(e.name) : null);
+  const entries: IndexEntry[] = confirmed.map((e) => ({ ...e, eligible: byName.get(e.name)?.has(e.pkgid) ?? true }));
+  const digest = createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  const halfLife = (o.settings.index_valid_days * 86_400_000) / 2;
+  const due = state.index === null || state.index.digest !== digest || Date.parse(state.index.valid_until) - now.getTime() < halfLife;
+  return { entries, digest, due };
+}
+
+async function uploadIndex(o: PushMirrorOptions, ftp: FtpMirror, state: MirrorState, entries: IndexEntry[], digest: string, now: Date): Promise<number> {
+  const signing = await o.keys.signingKey();
+  const sequence = await o.nextSequence();
+  const payload: IndexPayload = {
+    format: INDEX_FORMAT,
+    origin: o.settings.origin,
+    sequence,
+    generated_at: now.toISOString(),
+    valid_until: new Date(now.getTime() + o.settings.index_valid_days * 86_400_000).toISOString(),
+    artifacts: entries,
+  };
+  const text = signIndex(payload, signing.privateKey, signing.id);
+  const local = path.join(o.paths.mirrors, `${o.mirror.name}.index.json`);
+  await atomicWrite(local, text);
+  await ftp.put(local, remoteJoin(o.mirror.dir, REMOTE_INDEX), Buffer.byteLength(text), { replace: true });
+  state.index = { sequence, digest, uploaded_at: now.toISOString(), valid_until: payload.valid_until, artifacts: entries.length };
+  delete state.failures[REMOTE_INDEX];
+  o.log.info({ mirror: o.mirror.name, sequence, artifacts: entries.length }, 'index on mirror');
+  return sequence;
+}

@@ -1,0 +1,83 @@
+// The publishing formats without I/O: the signed index and its checks, sealed artifacts and their
+// detached signatures, the back-off; and morphux.example.yaml documenting every publish default.
+import { expect } from 'chai';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { configSchema } from '../../src/config/config-schema.js';
+import { contentKeyId, openArtifact, sealArtifact, signArtifact, verifyArtifactSig } from '../../src/domain/sealed-artifact.js';
+import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, verifySignedIndex, type IndexPayload } from '../../src/domain/signed-index.js';
+import { recordFailure } from '../../src/publish/mirror-state.js';
+
+const k = generateKeyPairSync('ed25519');
+const kid = signingKeyId(k.publicKey);
+const trusted = new Map([[kid, k.publicKey]]);
+const now = new Date('2030-01-01T00:00:00Z');
+const payload = (sequence: number, validDays = 7): IndexPayload => ({
+  format: 'morphux-index-v1', origin: 'morphux', sequence, generated_at: now.toISOString(),
+  valid_until: new Date(now.getTime() + validDays * 86_400_000).toISOString(), artifacts: [],
+});
+const id = { name: 'hello', version: '1.0', pkgid: 1, arch: 'x86_64' };
+const key = randomBytes(32);
+const ck = { id: contentKeyId(key), key };
+
+function codeOf(fn: () => unknown): string | null {
+  try { fn(); return null; } catch (e) { return (e as { code?: string }).code ?? 'thrown'; }
+}
+
+describe('publish formats', () => {
+  it('round-trips a public key through its pinned text form', () => {
+    expect(signingKeyId(parsePublicKey(formatPublicKey(k.publicKey)))).to.equal(kid);
+    expect(codeOf(() => parsePublicKey('ed25519:AAAA'))).to.equal('bad_request');
+  });
+
+  const indexCases: Array<[string, () => string, { lastSequence?: number }, string | null]> = [
+    ['a good index', () => signIndex(payload(3), k.privateKey, kid), {}, null],
+    ['the same sequence again', () => signIndex(payload(3), k.privateKey, kid), { lastSequence: 3 }, null],
+    ['an older sequence', () => signIndex(payload(2), k.privateKey, kid), { lastSequence: 3 }, 'index_replayed'],
+    ['an expired index', () => signIndex(payload(3, -1), k.privateKey, kid), {}, 'index_expired'],
+    ['a changed payload', () => signIndex(payload(3), k.privateKey, kid).replace('"sequence\\":3', '"sequence\\":9'), {}, 'signature_invalid'],
+    ['an unknown key', () => { const o = generateKeyPairSync('ed25519'); return signIndex(payload(3), o.privateKey, signingKeyId(o.publicKey)); }, {}, 'unknown_key'],
+    ['not JSON', () => 'nope', {}, 'signature_invalid'],
+  ];
+  for (const [what, text, o, code] of indexCases) {
+    it(`index check: ${what} → ${code ?? 'accepted'}`, () => {
+      expect(codeOf(() => verifySignedIndex(text(), { trusted, now, ...o }))).to.equal(code);
+    });
+  }
+
+  const plain = randomBytes(1000);
+  const sealed = sealArtifact(plain, id, ck);
+  const flip = (b: Buffer, at: number) => { const c = Buffer.from(b); c[at] ^= 1; return c; };
+  const artifactCases: Array<[string, () => unknown, string | null]> = [
+    ['the right key', () => openArtifact(sealed, id, new Map([[ck.id, key]])), null],
+    ['a flipped ciphertext byte', () => openArtifact(flip(sealed, 100), id, new Map([[ck.id, key]])), 'decrypt_failed'],
+    ['a flipped tag byte', () => openArtifact(flip(sealed, sealed.length - 1), id, new Map([[ck.id, key]])), 'decrypt_failed'],
+    ['another identity (a swapped artifact)', () => openArtifact(sealed, { ...id, pkgid: 2 }, new Map([[ck.id, key]])), 'decrypt_failed'],
+    ['a key the client lacks', () => openArtifact(sealed, id, new Map()), 'unknown_key'],
+    ['a wrong key under the same id', () => openArtifact(sealed, id, new Map([[ck.id, randomBytes(32)]])), 'decrypt_failed'],
+  ];
+  for (const [what, fn, code] of artifactCases) {
+    it(`artifact open: ${what} → ${code ?? 'decrypted'}`, () => expect(codeOf(fn)).to.equal(code));
+  }
+
+  it('decrypts to the sealed bytes and checks the detached signature', () => {
+    expect(openArtifact(sealed, id, new Map([[ck.id, key]]))).to.deep.equal(plain);
+    const sig = signArtifact(plain, id, k.privateKey, kid);
+    expect(codeOf(() => verifyArtifactSig(sig, plain, id, trusted))).to.equal(null);
+    expect(codeOf(() => verifyArtifactSig(sig, flip(plain, 0), id, trusted))).to.equal('signature_invalid');
+    expect(codeOf(() => verifyArtifactSig(sig, plain, { ...id, version: '1.1' }, trusted))).to.equal('signature_invalid');
+    expect(codeOf(() => verifyArtifactSig(sig, plain, id, new Map()))).to.equal('unknown_key');
+  });
+
+  it('backs off exponentially up to the maximum', () => {
+    const s = { mirror: 'm', uploaded: {}, failures: {}, index: null };
+    const delays = [1, 2, 3, 4, 5, 6, 7, 8].map(() => (Date.parse(recordFailure(s, 'x', new Error('e'), now, { base: 30, max: 600 }).next_at) - now.getTime()) / 1000);
+    expect(delays).to.deep.equal([30, 60, 120, 240, 480, 600, 600, 600]);
+  });
+
+  it('morphux.example.yaml documents every publish default', async () => {
+    const example = YAML.parse(await readFile(new URL('../../morphux.example.yaml', import.meta.url), 'utf8'));
+    expect(example.publish).to.deep.equal(configSchema.parse({}).publish);
+  });
+});
