@@ -2,7 +2,8 @@
 // written atomically. Read on every authorisation, so changes by operator commands count at once.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkPackageName } from '../domain/names.js';
+import { MorphuxError } from '../domain/errors.js';
+import { checkPackageName, checkUserName } from '../domain/names.js';
 import { atomicWriteJson } from '../store/atomic-write.js';
 import type { Principal } from './user-store.js';
 
@@ -30,6 +31,19 @@ export class PackageOwnersStore {
 
   async put(owners: PackageOwners): Promise<void> {
     await atomicWriteJson(this.file(owners.name), owners);
+  }
+
+  /** Adds (on) or removes a maintainer; the last maintainer cannot be removed (conflict). */
+  async setMaintainer(name: string, user: string, on: boolean): Promise<PackageOwners> {
+    checkUserName(user);
+    const o = await this.get(name);
+    if (!o) throw new MorphuxError('not_found', `no package ${name}`, { name });
+    const has = o.maintainers.includes(user);
+    if (has === on) return o;
+    if (!on && o.maintainers.length === 1) throw new MorphuxError('conflict', `${user} is the last maintainer of ${name}`, { user });
+    const next = { ...o, maintainers: on ? [...o.maintainers, user] : o.maintainers.filter((m) => m !== user) };
+    await this.put(next);
+    return next;
   }
 
   /** May this principal push to / flag / manage the package? Maintainers and admins. */

@@ -4,9 +4,11 @@
 // changes at once. Only token hashes are stored.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { atomicWriteJson } from '../store/atomic-write.js';
+import { AsyncMutex } from '../store/async-mutex.js';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
-import { checkUserName } from '../domain/names.js';
+import { checkTokenName, checkUserName } from '../domain/names.js';
 import { hashToken, newToken, sameHash } from './tokens.js';
 
 export interface TokenRecord {
@@ -23,6 +25,8 @@ export interface User {
   tokens: TokenRecord[];
 }
 
+const MAX_TOKENS = 100;
+
 export interface Principal {
   name: string;
   admin: boolean;
@@ -37,6 +41,8 @@ export class UserStore {
   private byName = new Map<string, Cached>();
   private byHash = new Map<string, string>(); // token sha256 -> user name
   private lastScan = 0;
+  private lastDirMtime = -1;
+  private readonly writing = new AsyncMutex();
 
   constructor(private readonly dir: string) {}
 
@@ -98,10 +104,58 @@ export class UserStore {
     return this.load(name);
   }
 
-  /** Re-reads every user file (at most every 200 ms: a flood of unknown tokens costs little). */
+  /** Tokens of a user, without their hashes. */
+  async listTokens(name: string): Promise<Array<Omit<TokenRecord, 'sha256'>>> {
+    const user = await this.get(name);
+    if (!user) throw new MorphuxError('not_found', `no user ${name}`, { user: name });
+    return user.tokens.map(({ sha256: _, ...t }) => t);
+  }
+
+  /** A new named token for a user (names unique per user); the token is returned once. */
+  async addToken(name: string, tokenName: string): Promise<{ token: string; record: Omit<TokenRecord, 'sha256'> }> {
+    checkTokenName(tokenName);
+    return this.writing.run(async () => {
+      const user = await this.get(name);
+      if (!user) throw new MorphuxError('not_found', `no user ${name}`, { user: name });
+      if (user.tokens.some((t) => t.name === tokenName)) throw new MorphuxError('already_exists', `${name} already has a token named ${tokenName}`, { token: tokenName });
+      if (user.tokens.length >= MAX_TOKENS) throw new MorphuxError('conflict', `a user has at most ${MAX_TOKENS} tokens`);
+      const token = newToken();
+      const rec: TokenRecord = { id: randomBytes(6).toString('hex'), name: tokenName, sha256: hashToken(token), created_at: new Date().toISOString() };
+      await this.save({ ...user, tokens: [...user.tokens, rec] });
+      const { sha256: _, ...record } = rec;
+      return { token, record };
+    });
+  }
+
+  /** Revokes a user's token by name or id; it stops working at once, here and in a running server. */
+  async revokeToken(name: string, tokenNameOrId: string): Promise<void> {
+    return this.writing.run(async () => {
+      const user = await this.get(name);
+      if (!user) throw new MorphuxError('not_found', `no user ${name}`, { user: name });
+      const keep = user.tokens.filter((t) => t.name !== tokenNameOrId && t.id !== tokenNameOrId);
+      if (keep.length === user.tokens.length) throw new MorphuxError('not_found', `${name} has no token ${tokenNameOrId}`, { token: tokenNameOrId });
+      await this.save({ ...user, tokens: keep });
+    });
+  }
+
+  private async save(user: User): Promise<void> {
+    await atomicWriteJson(this.file(user.name), user, 0o600);
+    const st = await stat(this.file(user.name));
+    this.remember(user, st.mtimeMs);
+  }
+
+  /** Re-reads every user file when the folder changed (a user or token added: files are created
+   *  or renamed into it), else at most every 2 s: a flood of unknown tokens costs one stat each. */
   private async rescan(): Promise<void> {
-    if (Date.now() - this.lastScan < 200) return;
+    let dirMtime = 0;
+    try {
+      dirMtime = (await stat(this.dir)).mtimeMs;
+    } catch {
+      return;
+    }
+    if (dirMtime === this.lastDirMtime && Date.now() - this.lastScan < 2000) return;
     this.lastScan = Date.now();
+    this.lastDirMtime = dirMtime;
     let names: string[] = [];
     try {
       names = (await readdir(this.dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));

@@ -17,9 +17,10 @@ export class MpmClient {
     return /^https?:\/\//.test(p) ? p : `${this.server}${p.startsWith('/') ? '' : '/'}${p}`;
   }
 
-  async request(method: string, p: string, init: { body?: BodyInit; json?: unknown; redirect?: RequestRedirect } = {}): Promise<Response> {
+  async request(method: string, p: string, init: { body?: BodyInit; contentType?: string; json?: unknown; redirect?: RequestRedirect } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    if (init.contentType) headers['content-type'] = init.contentType;
     let body = init.body;
     if (init.json !== undefined) {
       headers['content-type'] = 'application/json';

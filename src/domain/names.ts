@@ -1,10 +1,11 @@
 // The grammars of names users choose: package names (the contract's `[a-z0-9][a-z0-9+._-]*`),
-// user names and tags. A name that passes here is safe as one path segment.
+// user names, tags and token names. A name that passes here is safe as one path segment.
 import { MorphuxError } from './errors.js';
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+._-]*$/;
 const USER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const TAG = /^[a-z0-9][a-z0-9+._-]*$/;
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const MAX_NAME_LENGTH = 64;
 
 function checked(kind: string, re: RegExp, value: unknown): string {
@@ -22,6 +23,7 @@ export const isPackageName = (v: unknown): boolean => typeof v === 'string' && s
 export const checkPackageName = (v: unknown): string => checked('package name', PACKAGE_NAME, v);
 export const checkUserName = (v: unknown): string => checked('user name', USER_NAME, v);
 export const checkTag = (v: unknown): string => checked('tag', TAG, v);
+export const checkTokenName = (v: unknown): string => checked('token name', TOKEN_NAME, v);
 
 function safe(f: () => unknown): boolean {
   try {

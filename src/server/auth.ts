@@ -28,3 +28,10 @@ export async function requireAdmin(ctx: AppContext, c: Context): Promise<Princip
   if (!p.admin) throw new MorphuxError('forbidden', 'only an admin may do this');
   return p;
 }
+
+/** A maintainer of the package or an admin (403 otherwise; 401 without a valid token). */
+export async function requireMaintainer(ctx: AppContext, c: Context, name: string): Promise<Principal> {
+  const p = await requireUser(ctx, c);
+  if (!(await ctx.owners.mayMaintain(p, name))) throw new MorphuxError('forbidden', `only a maintainer of ${name} or an admin may do this`);
+  return p;
+}

@@ -60,7 +60,7 @@ export async function createSubmission(store: Store, s: NewSubmission): Promise<
         ix.tags = info.tags;
         ix.submissions.push({
           pkgid, version: info.version, state: 'queued', reason: null, submitter: info.submitter,
-          submitted_at: now, updated_at: now, commit: s.source.type === 'git' ? s.source.commit : null, stable: false,
+          submitted_at: now, updated_at: now, commit: s.source.type === 'git' ? s.source.commit : null, stable: false, tags: [], votes: 0, failed_reports: 0,
         });
       });
       return info;

@@ -1,11 +1,40 @@
-// Derives every package's flat index from the tree alone (submission_info.json, status.json,
-// flags.json of each pkgid folder): the source of truth that reindex writes and fsck compares.
+// Derives every package's flat index from the tree alone (submission_info.json, status.json and
+// the meta documents of each pkgid folder): the source of truth that reindex writes and fsck
+// compares. deriveEntryMeta is also what meta changes use to refresh an entry, so both agree.
 import { readdir } from 'node:fs/promises';
-import type { FlagsDoc } from './read-submission.js';
-import { emptyPortIndex, type PortIndex } from './port-index.js';
+import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
+import { emptyPortIndex, type PortIndex, type PortIndexEntry } from './port-index.js';
 import { checkPkgid, storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import type { SubmissionInfo, SubmissionStatus } from './submission-types.js';
+import type { BuildReport, SubmissionInfo, SubmissionStatus } from './submission-types.js';
+
+export type EntryMeta = Pick<PortIndexEntry, 'stable' | 'tags' | 'votes' | 'failed_reports'>;
+
+/** The index fields that come from a submission's meta documents (flags, tags, votes, user reports). */
+export async function deriveEntryMeta(store: Store, pkgid: number): Promise<EntryMeta> {
+  const [flags, tags, votes] = await Promise.all([
+    store.readJson<FlagsDoc>(storePaths.flags(pkgid)),
+    store.readJson<TagsDoc>(storePaths.tags(pkgid)),
+    store.readJson<VotesDoc>(storePaths.votes(pkgid)),
+  ]);
+  let failed = 0;
+  let names: string[] = [];
+  try {
+    names = await readdir(store.abs(storePaths.reports(pkgid)));
+  } catch { /* no reports */ }
+  for (const f of names) {
+    const m = /^(\d+)\.json$/.exec(f);
+    if (!m) continue;
+    const r = await store.readJson<BuildReport>(storePaths.report(pkgid, Number(m[1])));
+    if (r?.kind === 'user' && r.status === 'failed') failed++;
+  }
+  return {
+    stable: flags?.stable ?? false,
+    tags: (tags?.tags ?? []).map((t) => t.tag).sort(),
+    votes: votes?.voters.length ?? 0,
+    failed_reports: failed,
+  };
+}
 
 /** Every pkgid folder in the tree, as [pkgid, relative dir]. */
 export async function listPortpkgDirs(store: Store): Promise<Array<[number, string]>> {
@@ -43,7 +72,7 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
     const info = await store.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid));
     const status = await store.readJson<SubmissionStatus>(storePaths.status(pkgid));
     if (!info || !status) continue;
-    const flags = await store.readJson<FlagsDoc>(storePaths.flags(pkgid));
+    const meta = await deriveEntryMeta(store, pkgid);
     submissions++;
     maxPkgid = Math.max(maxPkgid, pkgid);
     const ix = indexes.get(info.name) ?? emptyPortIndex(info.name);
@@ -54,7 +83,8 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
     ix.submissions.push({
       pkgid, version: info.version, state: status.state, reason: status.reason, submitter: info.submitter,
       submitted_at: info.submitted_at, updated_at: status.updated_at,
-      commit: info.source.type === 'git' ? info.source.commit : null, stable: flags?.stable ?? false,
+      commit: info.source.type === 'git' ? info.source.commit : null,
+      stable: meta.stable, tags: meta.tags, votes: meta.votes, failed_reports: meta.failed_reports,
     });
   }
   return { indexes, maxPkgid, submissions };

@@ -21,6 +21,12 @@ export interface PortIndexEntry {
   /** git commit of a pushed submission, null for an upload */
   commit: string | null;
   stable: boolean;
+  /** tags users put on this submission (meta/tags.json), sorted */
+  tags: string[];
+  /** votes on this submission (meta/votes.json) */
+  votes: number;
+  /** user reports with status failed (meta/reports/*.json, kind user) */
+  failed_reports: number;
 }
 
 export interface PortIndex {

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { MorphuxError } from '../domain/errors.js';
@@ -21,6 +22,9 @@ export interface PortpkgContents {
   /** the bytes of package.json at the archive's root, or null */
   manifest: Buffer | null;
 }
+
+/** tar pads an archive to its record size (10 KiB by default); more after the end is refused */
+const MAX_TRAILING_BYTES = 64 * 1024;
 
 const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
@@ -51,6 +55,10 @@ export async function inspectPortpkg(tgz: Buffer, limits: PortpkgLimits = DEFAUL
   let bytes = 0;
   let manifest: Buffer | null = null;
   let failure: Error | null = null;
+  const fail = (e: Error) => { failure ??= e; };
+  // what the tar stream may inflate to at most: the data, plus headers and padding per entry
+  const maxStream = limits.maxUnpackedBytes + (limits.maxEntries + 4) * 2048 + 1024 * 1024;
+  const gzipped = tgz.length >= 2 && tgz[0] === 0x1f && tgz[1] === 0x8b;
   const parser = new tar.Parser({
     strict: true,
     onReadEntry: (entry) => {
@@ -72,18 +80,41 @@ export async function inspectPortpkg(tgz: Buffer, limits: PortpkgLimits = DEFAUL
           return;
         }
       } catch (e) {
-        failure = e as Error;
+        fail(e as Error);
       }
       entry.resume();
     },
   });
+  // fed by hand, chunk by chunk, to stop inflating at the first bad entry, past the size limit,
+  // or at the end of the archive (tar would buffer anything after it)
+  let eof = false;
+  let parseError: Error | null = null;
+  parser.on('eof', () => { eof = true; });
+  parser.on('error', (e: Error) => { parseError ??= e; });
+  const done = new Promise<void>((resolve) => { parser.on('end', resolve); parser.on('close', resolve); parser.on('error', () => resolve()); });
+  let inflated = 0;
+  let trailing = 0;
   try {
-    await pipeline(Readable.from([tgz]), parser);
+    const source = gzipped ? Readable.from([tgz]).pipe(createGunzip()) : Readable.from([tgz]);
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      inflated += chunk.length;
+      if (inflated > maxStream) fail(new MorphuxError('too_large', `archive inflates to more than ${maxStream} bytes`));
+      if (failure || parseError) break;
+      if (eof) {
+        // only padding may follow the end of the archive (a bomb of zeros would be buffered by tar)
+        trailing += chunk.length;
+        if (trailing > MAX_TRAILING_BYTES) fail(new MorphuxError('too_large', `over ${MAX_TRAILING_BYTES} bytes after the end of the archive`));
+        continue;
+      }
+      parser.write(chunk);
+    }
+    parser.end();
+    await done;
   } catch (e) {
-    if (failure) throw failure;
-    throw new MorphuxError('bad_request', `not a gzip'd tar archive: ${(e as Error).message}`);
+    parseError ??= e as Error;
   }
   if (failure) throw failure;
+  if (parseError) throw new MorphuxError('bad_request', `not a gzip'd tar archive: ${(parseError as Error).message}`);
   if (entries === 0) throw new MorphuxError('bad_request', 'the archive is empty');
   return { entries, unpackedBytes: bytes, manifest };
 }

@@ -1,25 +1,38 @@
-// `mpm get NAME | NAME@VERSION | NAME@stable | PKGURL`: follows the query URL's 301 to a concrete
-// pkgurl, downloads it, checks its sha256 against the submission, writes the .tgz (or unpacks it
-// with --extract DIR) and records the final pkgurl in ~/.local/share/mpm/fetched.json.
+// `mpm get NAME | NAME@VERSION | NAME@stable | PKGID | PKGURL`: follows the query URL's 301 to a
+// concrete pkgurl, downloads it (a progress bar on a terminal), checks its sha256 against the
+// submission, writes the .tgz (or unpacks it with --extract DIR) and records the final pkgurl —
+// the redirect target, not the query URL (the mpwa design) — in the local record of fetches.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import cliProgress from 'cli-progress';
 import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import type { MpmClient } from '../mpm-client.js';
 
 export interface GetResult {
+  spec: string;
+  query_url: string;
   pkgurl: string;
   pkgid: number;
   name: string;
   version: string;
   sha256: string;
+  size: number;
   file: string | null;
   extracted: string | null;
+}
+
+export interface GetOptions {
+  output?: string;
+  extract?: string;
+  /** the local record of fetches (a JSON array), or null for none */
+  recordFile: string | null;
+  /** show a progress bar on stderr */
+  progress: boolean;
 }
 
 /** The query URL for a spec, or the pkgurl itself. */
@@ -33,47 +46,85 @@ export function specUrl(client: MpmClient, spec: string): string {
   return client.url(`/port/${name}${which ? `/${encodeURIComponent(which)}` : ''}`);
 }
 
-export async function mpmGet(client: MpmClient, spec: string, opts: { output?: string; extract?: string }): Promise<GetResult> {
-  let url = specUrl(client, spec);
+/** Follows 301s from a query URL to the pkgurl it resolves to. */
+export async function resolvePkgurl(client: MpmClient, queryUrl: string): Promise<string> {
+  let url = queryUrl;
   for (let hops = 0; !/\/pkg\/[0-9]+$/.test(new URL(url).pathname); hops++) {
-    if (hops > 5) throw new MorphuxError('bad_request', `too many redirects from ${spec}`);
+    if (hops > 5) throw new MorphuxError('bad_request', `too many redirects from ${queryUrl}`);
     const res = await client.request('GET', url, { redirect: 'manual' });
     const loc = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !loc) throw new MorphuxError('bad_request', `${url} did not redirect to a pkgurl`);
     url = new URL(loc, url).toString();
   }
+  return url;
+}
+
+async function download(client: MpmClient, url: string, label: string, progress: boolean): Promise<Buffer> {
+  const res = await client.request('GET', url);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  const bar = progress && res.body
+    ? new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(total || 1, 0);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      chunks.push(Buffer.from(c));
+      n += c.length;
+      if (bar) {
+        if (!total) bar.setTotal(n);
+        bar.update(n);
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function mpmGet(client: MpmClient, spec: string, opts: GetOptions): Promise<GetResult> {
+  const queryUrl = specUrl(client, spec);
+  const url = await resolvePkgurl(client, queryUrl);
   const pkgid = Number(/\/pkg\/([0-9]+)$/.exec(new URL(url).pathname)![1]);
   const meta = await client.json<{ submission: { name: string; version: string; sha256: string } }>('GET', `/api/v1/pkg/${pkgid}`);
-  const res = await client.request('GET', url);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const { name, version } = meta.submission;
+  const bytes = await download(client, url, `${name} ${version}`, opts.progress);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== meta.submission.sha256) throw new MorphuxError('unsafe_archive', `sha256 mismatch for ${url}: got ${sha256}, the submission says ${meta.submission.sha256}`);
-  const { name, version } = meta.submission;
   let file: string | null = null;
   let extracted: string | null = null;
   if (opts.extract) {
     await mkdir(opts.extract, { recursive: true });
-    await pipeline(Readable.from([bytes]), tar.x({ cwd: opts.extract, strict: true, preserveOwner: false }));
+    // tar refuses absolute paths, ".." and writing through links that lead outside
+    await pipeline(Readable.from([bytes]), tar.x({ cwd: opts.extract, strict: true, preserveOwner: false, filter: (_p, e) => ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as tar.ReadEntry).type) }));
     extracted = path.resolve(opts.extract);
   } else {
     file = path.resolve(opts.output ?? `${name}-${version}-${pkgid}.tgz`);
     const tmp = `${file}.part`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
   }
-  await record({ pkgurl: url, pkgid, name, version, sha256, fetched_at: new Date().toISOString() });
-  return { pkgurl: url, pkgid, name, version, sha256, file, extracted };
+  const result: GetResult = { spec, query_url: queryUrl, pkgurl: url, pkgid, name, version, sha256, size: bytes.length, file, extracted };
+  if (opts.recordFile) await record(opts.recordFile, { ...result, fetched_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  return result;
 }
 
-async function record(entry: Record<string, unknown>): Promise<void> {
-  const dir = path.join(process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'mpm');
-  const file = path.join(dir, 'fetched.json');
-  await mkdir(dir, { recursive: true });
+/** Appends one fetch to the record (a JSON array, rewritten atomically). */
+async function record(file: string, entry: Record<string, unknown>): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
   let list: unknown[] = [];
   try {
-    list = JSON.parse(await readFile(file, 'utf8')) as unknown[];
+    const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    if (Array.isArray(v)) list = v;
   } catch { /* first fetch */ }
   list.push(entry);
-  await writeFile(`${file}.tmp`, JSON.stringify(list, null, 2) + '\n');
-  await rename(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(list, null, 2) + '\n');
+  await rename(tmp, file);
 }

@@ -1,10 +1,13 @@
-// /api/v1/users (admins create users and get their first token) and /api/v1/repos (any
-// registered user creates a package and becomes its maintainer).
+// /api/v1/users (admins create users and get their first token), /api/v1/me and /api/v1/tokens
+// (a user's own named tokens: list, add, revoke), /api/v1/repos (any registered user creates a
+// package and becomes its maintainer) and /api/v1/ports/<name>/maintainers/<user> (maintainers
+// and admins add and remove co-maintainers).
 import { Hono } from 'hono';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
 import { createPackage } from '../../service/create-package.js';
-import { requireAdmin, requireUser } from '../auth.js';
+import { checkPackageName } from '../../domain/names.js';
+import { requireAdmin, requireMaintainer, requireUser } from '../auth.js';
 import { readJsonBody } from '../read-json-body.js';
 
 export function apiAccounts(ctx: AppContext): Hono {
@@ -17,6 +20,49 @@ export function apiAccounts(ctx: AppContext): Hono {
     const { user, token } = await ctx.users.create(body.name as string, body.admin === true);
     return c.json({ name: user.name, admin: user.admin, token }, 201);
   });
+
+  app.get('/me', async (c) => {
+    const p = await requireUser(ctx, c);
+    return c.json({ name: p.name, admin: p.admin, tokens: await ctx.users.listTokens(p.name) });
+  });
+
+  app.get('/tokens', async (c) => {
+    const p = await requireUser(ctx, c);
+    const items = await ctx.users.listTokens(p.name);
+    return c.json({ items, total: items.length, next: null });
+  });
+
+  app.post('/tokens', async (c) => {
+    const p = await requireUser(ctx, c);
+    const body = await readJsonBody(c);
+    const { token, record } = await ctx.users.addToken(p.name, body.name as string);
+    return c.json({ ...record, token }, 201);
+  });
+
+  app.delete('/tokens/:token', async (c) => {
+    const p = await requireUser(ctx, c);
+    await ctx.users.revokeToken(p.name, c.req.param('token'));
+    return c.json({ revoked: c.req.param('token') });
+  });
+
+  for (const [method, on] of [['PUT', true], ['DELETE', false]] as const) {
+    app.on(method, '/ports/:name/maintainers/:user', async (c) => {
+      await requireUser(ctx, c);
+      const name = c.req.param('name');
+      try {
+        checkPackageName(name);
+      } catch {
+        throw new MorphuxError('not_found', `no package ${JSON.stringify(name.slice(0, 80))}`);
+      }
+      if (!(await ctx.owners.get(name))) throw new MorphuxError('not_found', `no package ${name}`);
+      await requireMaintainer(ctx, c, name);
+      const user = c.req.param('user');
+      if (on && !(await ctx.users.get(user))) throw new MorphuxError('not_found', `no user ${user.slice(0, 80)}`, { user });
+      const owners = await ctx.owners.setMaintainer(name, user, on);
+      ctx.log.info({ package: name, user, on }, 'maintainers changed');
+      return c.json({ name: owners.name, maintainers: owners.maintainers });
+    });
+  }
 
   app.post('/repos', async (c) => {
     const p = await requireUser(ctx, c);

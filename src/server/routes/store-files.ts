@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
 import { GitObjectReader, parseTree } from '../../store/git-object-reader.js';
+import { etagMatches } from '../etag.js';
 import type { AppContext } from '../../service/app-context.js';
 
 const TYPES: Record<string, string> = {
@@ -27,7 +28,7 @@ export function storeFiles(ctx: AppContext, reader: GitObjectReader): Hono {
     const obj = await reader.read(rel === '' ? 'HEAD^{tree}' : `HEAD:${rel}`);
     if (!obj) throw new MorphuxError('not_found', `no ${rel} in the store`);
     const etag = `"${obj.oid}"`;
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304, { ETag: etag });
+    if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag });
     c.header('ETag', etag);
     c.header('Cache-Control', 'no-cache');
     if (obj.type === 'tree') {

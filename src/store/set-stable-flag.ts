@@ -1,0 +1,35 @@
+// The "stable" flag: one current holder per package. Setting it on a submission clears it on the
+// previous holder; every set and clear is kept in that submission's meta/flags.json history.
+// One store commit; a change that changes nothing writes nothing.
+import { MorphuxError } from '../domain/errors.js';
+import { changeMeta } from './change-meta.js';
+import { readPortIndex } from './port-index.js';
+import type { FlagsDoc } from './read-submission.js';
+import { storePaths } from './store-paths.js';
+import type { Store } from './store.js';
+import { nowIso, type SubmissionStatus } from './submission-types.js';
+
+export async function setStableFlag(store: Store, pkgid: number, actor: string, on: boolean): Promise<FlagsDoc> {
+  return changeMeta(store, pkgid, `${on ? 'flag' : 'unflag'} stable ${pkgid}`, actor, async (tx) => {
+    const read = async (id: number): Promise<FlagsDoc> => (await store.readJson<FlagsDoc>(storePaths.flags(id))) ?? { stable: false, history: [] };
+    const doc = await read(pkgid);
+    if (doc.stable === on) return doc;
+    const at = nowIso();
+    if (on) {
+      const status = await store.readJson<SubmissionStatus>(storePaths.status(pkgid));
+      if (status?.state !== 'good') throw new MorphuxError('conflict', `submission ${pkgid} is ${status?.state}: only a good build can be flagged stable`, { state: status?.state });
+      for (const e of (await readPortIndex(store, tx.info.name))?.submissions ?? []) {
+        if (!e.stable || e.pkgid === pkgid) continue;
+        const old = await read(e.pkgid);
+        old.stable = false;
+        old.history.push({ flag: 'stable', action: 'cleared', by: actor, at });
+        await tx.writeJson(storePaths.flags(e.pkgid), old);
+        tx.alsoTouched(e.pkgid);
+      }
+    }
+    doc.stable = on;
+    doc.history.push({ flag: 'stable', action: on ? 'set' : 'cleared', by: actor, at });
+    await tx.writeJson(storePaths.flags(pkgid), doc);
+    return doc;
+  });
+}

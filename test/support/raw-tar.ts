@@ -1,0 +1,55 @@
+// Hand-made tar archives for hostile-input tests: entries with any name, type and link target
+// (what a tar library refuses to write: "../", absolute paths, devices), gzip'd, and a gzip
+// "bomb" made of many small gzip members that inflate to a lot of zeros.
+import { gzipSync } from 'node:zlib';
+
+export interface RawEntry {
+  name: string;
+  /** '0' file, '1' hard link, '2' symlink, '3' char device, '4' block device, '5' dir, '6' fifo */
+  type?: string;
+  body?: Buffer | string;
+  link?: string;
+  /** the size the header claims (default: the body's) */
+  size?: number;
+}
+
+function header(e: RawEntry, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  const put = (s: string, off: number, len: number) => h.write(s, off, len, 'utf8');
+  const oct = (n: number, off: number, len: number) => put(n.toString(8).padStart(len - 1, '0') + '\0', off, len);
+  put(e.name, 0, 100);
+  oct(0o644, 100, 8);
+  oct(0, 108, 8);
+  oct(0, 116, 8);
+  oct(size, 124, 12);
+  oct(1_700_000_000, 136, 12);
+  put(e.type ?? '0', 156, 1);
+  put(e.link ?? '', 157, 100);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  h.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  return h;
+}
+
+export function rawTar(entries: RawEntry[], end = true): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    parts.push(header(e, e.size ?? body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  if (end) parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+export const rawTgz = (entries: RawEntry[]): Buffer => gzipSync(rawTar(entries));
+
+export const MANIFEST: RawEntry = { name: 'package.json', body: JSON.stringify({ name: 'evil', version: '1.0' }) };
+
+/** A .tgz whose gzip stream inflates to `mib` MiB of zeros after `entries` (cheap to make). */
+export function gzipBomb(entries: RawEntry[], mib: number): Buffer {
+  const zeros = gzipSync(Buffer.alloc(1024 * 1024));
+  return Buffer.concat([gzipSync(rawTar(entries, false)), ...Array.from({ length: mib }, () => zeros)]);
+}
