@@ -1,6 +1,7 @@
 // The VM runner end to end: real QEMU VMs (TCG here) building fixture packages from
 // test/fixtures: a good build with measurements, a dependency installed into the VM, a failing
-// build, and a build killed at its time limit with no QEMU process left behind.
+// build, and a build killed at its time limit, or when its log stays silent too long, with no QEMU
+// process left behind.
 import { expect } from 'chai';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,16 @@ describe('QemuRunner (real VMs)', function () {
     expect(o.state).to.equal('failed');
     expect(o.reason).to.equal('timeout');
     expect((Date.now() - t0) / 1000).to.be.lessThan(60);
+    expect(await processesMentioning(j.workDir)).to.deep.equal([]);
+  });
+
+  it('kills a build whose log stays silent past the idle limit: reason timeout, long before the wall clock', async () => {
+    const j = await job('sleeper', { pkgid: 5, timeoutSeconds: 300, idleSeconds: 45 });
+    const t0 = Date.now();
+    const o = await run(j);
+    expect(o.state).to.equal('failed');
+    expect(o.reason).to.equal('timeout');
+    expect((Date.now() - t0) / 1000).to.be.lessThan(200);
     expect(await processesMentioning(j.workDir)).to.deep.equal([]);
   });
 });

@@ -1,5 +1,6 @@
 // runQemu's process handling without a VM: a stand-in "QEMU" that backgrounds a grandchild holding
-// its pipes must still end (whole process group killed) on timeout and on abort.
+// its pipes must still end (whole process group killed) on timeout, on log silence and on abort;
+// the console file is capped while the live callback sees everything.
 import { expect } from 'chai';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,38 @@ describe('runQemu process group handling', () => {
     expect(Buffer.concat(seen).toString()).to.include('started');
     expect(await readFile(path.join(dir, 'console.log'), 'utf8')).to.include('started');
     expect(await pidsMentioning(tag)).to.deep.equal([]);
+  });
+
+  it('kills the group when the console stays silent past the idle limit (kind idle)', async () => {
+    const tag = `${path.basename(dir)}-idle`;
+    const t0 = Date.now();
+    const r = await runQemu({ binary: 'bash', args: stub(tag), timeoutSeconds: 60, idleSeconds: 1, consoleFile: path.join(dir, 'console.log') });
+    expect(r.timedOut).to.equal(true);
+    expect(r.timeoutKind).to.equal('idle');
+    expect(Date.now() - t0).to.be.lessThan(10_000);
+    expect(await pidsMentioning(tag)).to.deep.equal([]);
+  });
+
+  it('does not count a build that keeps printing as idle', async () => {
+    const r = await runQemu({
+      binary: 'bash', args: ['-c', 'for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.4; done'],
+      timeoutSeconds: 60, idleSeconds: 1, consoleFile: path.join(dir, 'console.log'),
+    });
+    expect(r.timedOut).to.equal(false);
+    expect(r.exitCode).to.equal(0);
+  });
+
+  it('caps the console file, not the live stream', async () => {
+    let seen = 0;
+    const r = await runQemu({
+      binary: 'bash', args: ['-c', 'head -c 200000 /dev/zero | tr "\\0" x'], timeoutSeconds: 30,
+      consoleFile: path.join(dir, 'console.log'), consoleMaxBytes: 10_000, onConsole: (c) => { seen += c.length; },
+    });
+    expect(r.exitCode).to.equal(0);
+    expect(seen).to.equal(200_000);
+    const kept = await readFile(path.join(dir, 'console.log'), 'utf8');
+    expect(kept.length).to.be.within(10_000, 10_200);
+    expect(kept.startsWith('x'.repeat(10_000))).to.equal(true);
   });
 
   it('kills the group on abort', async () => {

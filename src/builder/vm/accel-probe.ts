@@ -32,6 +32,7 @@ export async function probeKvm(profile: ArchProfile, image: ImagePaths, seconds 
 
 export async function chooseAccel(choice: AccelChoice, profile: ArchProfile, image: ImagePaths, log: Logger): Promise<Accel> {
   if (choice !== 'auto') return choice;
+  if (!profile.kvmPossible) return 'tcg';
   const key = `${profile.arch}:${image.dir}`;
   let p = memo.get(key);
   if (!p) {

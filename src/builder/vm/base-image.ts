@@ -1,5 +1,6 @@
-// The cached base image of one architecture: root.ext4 (Debian buildd root), vmlinux (PVH boot)
-// and initrd.cpio.gz, under imageDir/<arch>-<recipe hash>/. Built once into a temp dir and renamed,
+// The cached base image of one architecture: root.ext4 (Debian buildd root), vmlinux (the host's
+// kernel for PVH boot, or the arch's Debian kernel taken out of the root) and initrd.cpio.gz,
+// under imageDir/<arch>-<recipe hash>/. Built once into a temp dir and renamed,
 // under a lock so two processes never build it at once; a ready image is returned at once.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { buildInitrd } from './build-initrd.js';
 import { buildRootImage, mmdebstrapArgs } from './build-root-image.js';
 import { extractVmlinux, hostKernel } from './host-kernel.js';
 import { INITRD_INIT } from './initrd-init.js';
+import { takeRootKernel } from './root-kernel.js';
 
 export interface ImagePaths {
   dir: string;
@@ -38,12 +40,15 @@ function fileId(p: string): string {
 
 function recipe(opts: EnsureImageOptions) {
   const prof = archProfile(opts.arch);
-  const kernel = hostKernel();
-  const mirrors = mmdebstrapArgs({ debArch: prof.debArch, suite: opts.suite }, 'DIR');
+  const kernel = prof.kernelSource === 'host' ? hostKernel() : null;
+  const spec = { debArch: prof.debArch, suite: opts.suite, includes: prof.rootIncludes };
+  const mirrors = mmdebstrapArgs(spec, 'DIR');
   const sources = mirrors.filter((m) => m.startsWith('/')).map((f) => readFileSync(f, 'utf8'));
   const root = { v: RECIPE_VERSION, debArch: prof.debArch, suite: opts.suite, mirrors, sources };
-  const boot = { kernel: fileId(kernel.vmlinuz), busybox: fileId(prof.busybox), modules: prof.modules, init: INITRD_INIT };
-  return { prof, kernel, root, rootHash: sha(root), hash: sha({ root, boot }) };
+  const boot = kernel
+    ? { kernel: fileId(kernel.vmlinuz), busybox: fileId(prof.busybox), modules: prof.modules, init: INITRD_INIT }
+    : { kernel: 'root', modules: prof.modules, init: INITRD_INIT };
+  return { prof, spec, kernel, root, rootHash: sha(root), hash: sha({ root, boot }) };
 }
 
 function paths(dir: string): ImagePaths {
@@ -64,6 +69,18 @@ function reusableRoot(imageDir: string, arch: Arch, rootHash: string): string | 
 
 async function buildInto(tmp: string, r: ReturnType<typeof recipe>, opts: EnsureImageOptions): Promise<void> {
   const p = paths(tmp);
+  if (!r.kernel) {
+    // the kernel comes out of the root tree, so the root is always built here (no reuse)
+    let taken: Awaited<ReturnType<typeof takeRootKernel>> | null = null;
+    await buildRootImage(r.spec, p.rootImage, opts.log, async (tree) => { taken = await takeRootKernel(tree, tmp, r.prof.busybox); });
+    const t = taken as Awaited<ReturnType<typeof takeRootKernel>> | null;
+    if (!t) throw new Error('unreachable: no kernel taken from the root tree');
+    await buildInitrd({ busybox: t.busybox, modulesDir: t.modulesDir, modules: r.prof.modules }, p.initrd);
+    await rm(t.modulesDir, { recursive: true, force: true });
+    await rm(t.busybox, { force: true });
+    await writeRecipe(tmp, r, opts, t.version);
+    return;
+  }
   const again = reusableRoot(opts.imageDir, opts.arch, r.rootHash);
   if (again) {
     opts.log.info({ from: again }, 'base image: reusing a root image of the same recipe');
@@ -74,8 +91,12 @@ async function buildInto(tmp: string, r: ReturnType<typeof recipe>, opts: Ensure
   opts.log.info({ kernel: r.kernel.version }, 'base image: extracting the kernel');
   await extractVmlinux(r.kernel.vmlinuz, p.kernel);
   await buildInitrd({ busybox: r.prof.busybox, modulesDir: r.kernel.modulesDir, modules: r.prof.modules }, p.initrd);
+  await writeRecipe(tmp, r, opts, r.kernel.version);
+}
+
+async function writeRecipe(tmp: string, r: ReturnType<typeof recipe>, opts: EnsureImageOptions, kernel: string): Promise<void> {
   await writeFile(path.join(tmp, 'recipe.json'), JSON.stringify({
-    arch: opts.arch, suite: opts.suite, hash: r.hash, root_hash: r.rootHash, kernel: r.kernel.version,
+    arch: opts.arch, suite: opts.suite, hash: r.hash, root_hash: r.rootHash, kernel,
     built_at: new Date().toISOString(),
   }, null, 2) + '\n');
 }

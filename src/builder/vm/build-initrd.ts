@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { MorphuxError } from '../../domain/errors.js';
 import { INITRD_INIT } from './initrd-init.js';
-import { moduleOrder } from './module-order.js';
+import { moduleName, moduleOrder } from './module-order.js';
 
 export interface InitrdSpec {
   busybox: string;
@@ -32,6 +32,14 @@ async function decompressedModule(src: string): Promise<Buffer> {
   return Buffer.from(r.stdout);
 }
 
+/** The wanted modules less those the kernel has built in (modules.builtin): nothing to load for them. */
+async function notBuiltIn(spec: InitrdSpec): Promise<string[]> {
+  let builtin = '';
+  try { builtin = await readFile(path.join(spec.modulesDir, 'modules.builtin'), 'utf8'); } catch { return spec.modules; }
+  const names = new Set(builtin.split('\n').filter(Boolean).map(moduleName));
+  return spec.modules.filter((m) => !names.has(m.replace(/-/g, '_')));
+}
+
 export async function buildInitrd(spec: InitrdSpec, dest: string): Promise<void> {
   const staging = await mkdtemp(`${dest}.stage-`);
   try {
@@ -39,7 +47,7 @@ export async function buildInitrd(spec: InitrdSpec, dest: string): Promise<void>
     await mkdir(path.join(staging, 'lib/modules'), { recursive: true });
     await copyFile(spec.busybox, path.join(staging, 'bin/busybox'));
     await chmod(path.join(staging, 'bin/busybox'), 0o755);
-    const order = moduleOrder(await readFile(path.join(spec.modulesDir, 'modules.dep'), 'utf8'), spec.modules);
+    const order = moduleOrder(await readFile(path.join(spec.modulesDir, 'modules.dep'), 'utf8'), await notBuiltIn(spec));
     for (const m of order) {
       await writeFile(path.join(staging, 'lib/modules', `${m.name}.ko`), await decompressedModule(path.join(spec.modulesDir, m.relPath)));
     }

@@ -9,6 +9,7 @@ export const GUEST_RUN_SCRIPT = `#!/bin/sh
 # morphux guest protocol v1 (guest-run-script.ts)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 S=/work/scratch; M=$S/meta; LOG=$M/build.log
+LOG_MAX_BYTES=8388608; [ -f /work/guest/env.sh ] && . /work/guest/env.sh
 mkdir -p $S/u1 $S/w1 $S/u2 $S/w2 $M /base /ovl /lower
 : > $LOG
 ERROR=""; DEPS=0; BUILD=""; INSTALL=""
@@ -18,7 +19,10 @@ sweep() {
   for i in 1 2; do
     for p in /proc/[0-9]*; do
       p=\${p#/proc/}
-      [ "$p" = 1 ] || [ "$p" = "$1" ] || kill -9 "$p" 2>/dev/null
+      pp=0; read -r _ _ _ pp _ < /proc/$p/stat 2>/dev/null
+      case " 1 $1 " in *" $p "*) continue ;; esac
+      case " $1 " in *" $pp "*) continue ;; esac
+      kill -9 "$p" 2>/dev/null
     done
   done
 }
@@ -39,14 +43,18 @@ api_down() {
 run_phase() {
   api_up /ovl || { ERROR="cannot prepare the $1 root"; return 1; }
   cp /work/guest/$1.sh /ovl/tmp/morphux-$1.sh
-  rm -f /tmp/log.fifo; mkfifo /tmp/log.fifo
-  tee -a $LOG < /tmp/log.fifo & tp=$!
+  rm -f /tmp/log.fifo /tmp/log.cap; mkfifo /tmp/log.fifo /tmp/log.cap
+  # console gets everything; the kept log stops at LOG_MAX_BYTES (the rest is drained, not kept)
+  left=$(( LOG_MAX_BYTES - $(wc -c < $LOG) )); [ $left -gt 0 ] || left=0
+  { head -c $left >> $LOG; cat > /dev/null; } < /tmp/log.cap & hp=$!
+  tee /tmp/log.cap < /tmp/log.fifo & tp=$!
   chroot /ovl /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \\
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     /bin/bash /tmp/morphux-$1.sh > /tmp/log.fifo 2>&1 < /dev/null &
   wait $!
-  sweep $tp
-  wait $tp
+  sweep "$tp $hp"
+  wait $tp; wait $hp
+  [ $(wc -c < $LOG) -ge $LOG_MAX_BYTES ] && echo "[morphux: log cut at $LOG_MAX_BYTES bytes]" >> $LOG
   api_down /ovl
   R=$(cat /ovl/tmp/morphux-$1.result 2>/dev/null); [ -n "$R" ] || R="255 0 0 0"
   eval "$2=\\"\\$R\\""

@@ -17,6 +17,8 @@ export interface JobDisks {
 export interface JobDiskOptions {
   scratchDiskMib: number;
   resultDiskMib: number;
+  /** the guest keeps at most this many bytes of build log */
+  logMaxBytes?: number;
 }
 
 /** Makes every directory of a copied tree writable by its owner, so the caller can remove workDir. */
@@ -43,6 +45,7 @@ export async function makeJobDisks(job: BuildJob, opts: JobDiskOptions): Promise
     const build = job.manifest.build ?? [];
     const install = job.manifest.install ?? [];
     await writeFile(path.join(stage, 'guest/run.sh'), GUEST_RUN_SCRIPT, { mode: 0o755 });
+    await writeFile(path.join(stage, 'guest/env.sh'), `LOG_MAX_BYTES=${opts.logMaxBytes ?? 8 * 1024 * 1024}\n`);
     await writeFile(path.join(stage, 'guest/build.sh'), phaseScript('build', build), { mode: 0o755 });
     await writeFile(path.join(stage, 'guest/install.sh'), phaseScript('install', install), { mode: 0o755 });
     await writeFile(path.join(stage, 'job.json'), JSON.stringify({

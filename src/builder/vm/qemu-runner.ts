@@ -51,11 +51,12 @@ export class QemuRunner implements VmRunner {
       const profile = archProfile(job.arch);
       const image = await ensureImage({ imageDir: this.o.imageDir, arch: job.arch, suite: this.o.suite, log });
       const accel = await chooseAccel(this.o.accel, profile, image, log);
-      const disks = await makeJobDisks(job, { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib });
+      const disks = await makeJobDisks(job, { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib, logMaxBytes: this.o.logMaxBytes });
       const args = qemuArgs({ profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, disks });
       log.info({ accel }, 'build VM starting');
       vm = await runQemu({
-        binary: profile.qemuBinary, args, timeoutSeconds: job.timeoutSeconds, consoleFile,
+        binary: profile.qemuBinary, args, timeoutSeconds: job.timeoutSeconds, idleSeconds: job.idleSeconds, consoleFile,
+        consoleMaxBytes: this.o.logMaxBytes + 64 * 1024,
         onConsole: job.onLog, signal: job.signal,
       });
       log.info({ exit: vm.exitCode, seconds: vm.seconds, timed_out: vm.timedOut }, 'build VM ended');
@@ -74,7 +75,9 @@ export class QemuRunner implements VmRunner {
     const total = { total_seconds: vm.seconds };
     if (vm.timedOut) {
       await this.keepLog(f.consoleFile, f.logFile);
-      return f.fail('timeout', `the build exceeded its time limit of ${job.timeoutSeconds} s`, total);
+      return f.fail('timeout', vm.timeoutKind === 'idle'
+        ? `the build printed nothing for ${job.idleSeconds} s (log idle limit)`
+        : `the build exceeded its time limit of ${job.timeoutSeconds} s`, total);
     }
     if (vm.aborted) {
       await this.keepLog(f.consoleFile, f.logFile);

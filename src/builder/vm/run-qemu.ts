@@ -1,12 +1,14 @@
 // Runs one QEMU process to its end: its own process group (detached), the serial console streamed
-// to a callback and a file, killed as a whole group on timeout or abort. Never throws for the
-// guest's sake; the caller decides what the ending means.
+// to a callback and a file (cut at a size cap), killed as a whole group at the wall-clock limit,
+// after a silence longer than the idle limit, or on abort. Never throws for the guest's sake.
 import { createWriteStream } from 'node:fs';
 import { execa } from 'execa';
 
 export interface QemuRun {
   exitCode: number | undefined;
   timedOut: boolean;
+  /** which limit ended it: the wall clock, or no console output for idleSeconds */
+  timeoutKind: 'wall' | 'idle' | null;
   aborted: boolean;
   /** could not start at all (binary missing…) */
   spawnError: string | null;
@@ -20,7 +22,11 @@ export interface RunQemuInput {
   binary: string;
   args: string[];
   timeoutSeconds: number;
+  /** kill when the console stays silent this long; 0 or absent: no idle limit */
+  idleSeconds?: number;
   consoleFile: string;
+  /** bytes of console output written to consoleFile at most (the callback still sees everything) */
+  consoleMaxBytes?: number;
   onConsole?: (chunk: Buffer) => void;
   signal?: AbortSignal;
 }
@@ -33,6 +39,9 @@ export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   const out = createWriteStream(i.consoleFile);
   const child = execa(i.binary, i.args, { detached: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
   let timedOut = false;
+  let timeoutKind: QemuRun['timeoutKind'] = null;
+  let written = 0;
+  const cap = i.consoleMaxBytes ?? Infinity;
   let aborted = false;
   let stderrTail = '';
   let consoleTail = '';
@@ -42,22 +51,40 @@ export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   };
   child.stdout?.on('data', (c: Buffer) => {
     consoleTail = tail(consoleTail, c);
-    out.write(c);
+    armIdle();
+    if (written < cap) {
+      const part = written + c.length > cap ? c.subarray(0, cap - written) : c;
+      written += part.length;
+      out.write(part);
+      if (written >= cap) out.write(`\n[morphux: console log cut at ${cap} bytes]\n`);
+    }
     try { i.onConsole?.(c); } catch { /* a listener's failure is not the build's */ }
   });
   child.stderr?.on('data', (c: Buffer) => { stderrTail = tail(stderrTail, c); });
-  const timer = setTimeout(() => { timedOut = true; killGroup(); }, i.timeoutSeconds * 1000);
+  const expire = (kind: 'wall' | 'idle') => (): void => {
+    if (!timedOut) { timedOut = true; timeoutKind = kind; }
+    killGroup();
+  };
+  const timer = setTimeout(expire('wall'), i.timeoutSeconds * 1000);
+  let idle: NodeJS.Timeout | undefined;
+  function armIdle(): void {
+    if (!i.idleSeconds) return;
+    if (idle) idle.refresh();
+    else idle = setTimeout(expire('idle'), i.idleSeconds * 1000);
+  }
+  armIdle();
   const onAbort = (): void => { aborted = true; killGroup(); };
   if (i.signal?.aborted) onAbort();
   i.signal?.addEventListener('abort', onAbort, { once: true });
   const r = await child;
   clearTimeout(timer);
+  clearTimeout(idle);
   i.signal?.removeEventListener('abort', onAbort);
   killGroup(); // anything QEMU left in its group
   await new Promise<void>((resolve) => out.end(() => resolve()));
   const spawnError = r.exitCode === undefined && !r.isTerminated && r.failed ? (r.originalMessage || r.shortMessage || "spawn failed") : null;
   return {
-    exitCode: r.exitCode, timedOut, aborted, spawnError, stderrTail, consoleTail, pid: child.pid,
+    exitCode: r.exitCode, timedOut, timeoutKind, aborted, spawnError, stderrTail, consoleTail, pid: child.pid,
     seconds: Number(process.hrtime.bigint() - t0) / 1e9,
   };
 }

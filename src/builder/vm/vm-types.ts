@@ -22,6 +22,8 @@ export interface BuildJob {
   /** an empty host folder the runner owns for this job (disks, logs); removed by the caller */
   workDir: string;
   timeoutSeconds: number;
+  /** kill the VM when its log stays silent this long (reason timeout); 0 or absent: no idle limit */
+  idleSeconds?: number;
   memoryMib: number;
   cpus: number;
   /** every chunk of the build's log as it comes (for live logs) */
