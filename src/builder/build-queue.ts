@@ -12,15 +12,17 @@ export interface BuildJobRef {
 export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}`;
 
 export interface BuildQueue {
-  enqueue(job: BuildJobRef, opts?: { delayMs?: number }): void;
+  /** resolves once the job is queued (durably, for a queue engine) */
+  enqueue(job: BuildJobRef, opts?: { delayMs?: number }): Promise<void>;
   /** waits for the next job (lowest pkgid first); rejects when the signal aborts */
   take(signal: AbortSignal): Promise<BuildJobRef>;
   /** marks a taken job finished, so the same key may be queued again */
   done(job: BuildJobRef): void;
-  /** jobs waiting, in order */
+  /** jobs waiting, in order (a queue engine answers from its last look, refreshed in the background) */
   waiting(): BuildJobRef[];
   /** jobs taken and not done */
   running(): BuildJobRef[];
+  close(): Promise<void>;
 }
 
 export class EmbeddedQueue implements BuildQueue {
@@ -29,7 +31,7 @@ export class EmbeddedQueue implements BuildQueue {
   private readonly taken = new Map<string, BuildJobRef>();
   private waiters: Array<() => void> = [];
 
-  enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): void {
+  async enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): Promise<void> {
     const key = jobKey(job);
     if (this.keys.has(key)) return;
     this.keys.add(key);
@@ -75,4 +77,6 @@ export class EmbeddedQueue implements BuildQueue {
   running(): BuildJobRef[] {
     return [...this.taken.values()];
   }
+
+  async close(): Promise<void> {}
 }

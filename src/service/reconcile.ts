@@ -34,7 +34,7 @@ export async function reconcile(ctx: AppContext): Promise<{ submitted: number; r
     const ix = await readPortIndex(ctx.store, name);
     for (const s of ix?.submissions ?? []) {
       if (s.state !== 'queued' && s.state !== 'building') continue;
-      for (const arch of ctx.config.builder.arches) ctx.queue.enqueue({ pkgid: s.pkgid, arch });
+      for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: s.pkgid, arch });
       requeued++;
     }
   }

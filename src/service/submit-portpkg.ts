@@ -32,7 +32,7 @@ export async function checkPortpkg(tgz: Buffer, expectName?: string, expectVersi
 export async function submitPortpkg(ctx: AppContext, input: SubmitInput): Promise<SubmissionInfo> {
   const manifest = await checkPortpkg(input.tgz, input.expectName, input.expectVersion);
   const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, source: input.source, tgz: input.tgz });
-  for (const arch of ctx.config.builder.arches) ctx.queue.enqueue({ pkgid: info.pkgid, arch });
+  for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: info.pkgid, arch });
   ctx.log.info({ pkgid: info.pkgid, name: info.name, version: info.version, submitter: info.submitter, source: info.source.type }, 'submission queued');
   return info;
 }

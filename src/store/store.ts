@@ -42,7 +42,7 @@ export class Store {
   readonly stateDir: string;
   private readonly log: Logger;
   private readonly mutex = new AsyncMutex();
-  private commitListeners: Array<() => void> = [];
+  private commitListeners: Array<(paths: string[]) => void> = [];
 
   constructor(opts: StoreOptions) {
     this.root = opts.root;
@@ -145,13 +145,13 @@ export class Store {
         await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
         throw e;
       }
-      for (const l of this.commitListeners) l();
+      for (const l of this.commitListeners) l([...touched]);
       return result;
     });
   }
 
   /** Called after every commit (read caches, the store.git notifier). */
-  onCommit(listener: () => void): void {
+  onCommit(listener: (paths: string[]) => void): void {
     this.commitListeners.push(listener);
   }
 

@@ -8,7 +8,6 @@ import { Readable } from 'node:stream';
 import { MorphuxError } from '../../domain/errors.js';
 import { isPackageName } from '../../domain/names.js';
 import { compareVersions } from '../../domain/version.js';
-import { readPortIndex } from '../../store/port-index.js';
 import { storePaths } from '../../store/store-paths.js';
 import type { SubmissionInfo } from '../../store/submission-types.js';
 import type { AppContext } from '../../service/app-context.js';
@@ -54,7 +53,7 @@ export function downloads(ctx: AppContext): Hono {
     const which = c.req.param('which');
     if (!isPackageName(name)) throw none(`no package ${JSON.stringify(name.slice(0, 80))}`);
     if (which === 'stable') {
-      const ix = await readPortIndex(ctx.store, name);
+      const ix = await ctx.catalog.get(name);
       const s = ix?.submissions.filter((e) => e.stable && e.state === 'good').sort((a, b) => b.pkgid - a.pkgid)[0];
       if (!s) throw none(`${name} has no stable submission`);
       return redirect(s.pkgid);

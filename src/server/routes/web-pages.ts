@@ -1,26 +1,145 @@
-// Pages for people (CONTRACT.md, "Web pages"). The walking skeleton serves a plain home page with
-// the recent submissions; the full website is its own issue.
-import { Hono } from 'hono';
+// Pages for people (CONTRACT.md "Web pages"): /, /packages, /category/<c>, /tag/<t>,
+// /packages/<name>, /submissions/<pkgid>, /builds. Server-rendered HTML, every user string
+// escaped by hono/html; errors are real pages with the right status.
+import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
-import { listIndexedPorts, readPortIndex, type PortIndexEntry } from '../../store/port-index.js';
+import { MorphuxError } from '../../domain/errors.js';
+import { checkPackageName, checkTag } from '../../domain/names.js';
+import { compareVersions } from '../../domain/version.js';
 import type { AppContext } from '../../service/app-context.js';
+import { queryPorts, type PortListItem } from '../../service/query-ports.js';
+import { portpkgDir } from '../../store/store-paths.js';
+import { bytes, page, stateBadge, type Html } from '../web/html-layout.js';
+import { allEntries, submissionPage } from '../web/read-models.js';
+import { parsePkgid } from './api-packages.js';
+import { sessionOf } from './web-session.js';
+import { htmlErrors } from '../web/html-errors.js';
+import { actionForms } from '../web/action-forms.js';
+
+const PAGE_SIZE = 50;
+
+function portTable(items: PortListItem[]): Html {
+  if (items.length === 0) return html`<p>No packages found.</p>`;
+  return html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">Package</th><th scope="col">Latest</th><th scope="col">Description</th><th scope="col">Votes</th><th scope="col">Updated</th></tr></thead>
+<tbody>${items.map((i) => html`<tr><td><a href="/packages/${i.name}">${i.name}</a></td><td>${i.latest_version ?? '–'}</td><td>${i.description}</td><td>${i.votes}</td><td>${i.updated_at}</td></tr>`)}</tbody>
+</table></div>`;
+}
+
+function pager(c: Context, total: number, pageNo: number): Html {
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const link = (p: number) => {
+    const u = new URL(c.req.url);
+    u.searchParams.set('page', String(p));
+    return `${u.pathname}?${u.searchParams}`;
+  };
+  return html`<nav aria-label="Pages"><p>Page ${pageNo} of ${pages} (${total} packages)
+${pageNo > 1 ? html` · <a href="${link(pageNo - 1)}" rel="prev">previous</a>` : ''}${pageNo < pages ? html` · <a href="${link(pageNo + 1)}" rel="next">next</a>` : ''}</p></nav>`;
+}
 
 export function webPages(ctx: AppContext): Hono {
   const app = new Hono();
+  const render = async (c: Context, title: string, body: Html, status: 200 | 404 = 200) => {
+    const s = await sessionOf(ctx, c);
+    return c.html(page({ title, body, user: s?.user ?? null, csrf: s?.csrf, q: c.req.query('q') }), status);
+  };
+
+  const listing = async (c: Context, title: string, filter: { q?: string; tag?: string; category?: string }) => {
+    const sort = c.req.query('sort') ?? 'name';
+    const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
+    const items = await queryPorts(ctx, { ...filter, sort });
+    const shown = items.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
+    return render(c, title, html`<h1>${title}</h1>
+<form method="get"><label for="sort">Sort by</label>
+<select id="sort" name="sort">${['name', 'updated', 'votes', 'failures'].map((s) => html`<option value="${s}"${s === sort ? ' selected' : ''}>${s}</option>`)}</select>
+${filter.q ? html`<input type="hidden" name="q" value="${filter.q}">` : ''}<button type="submit" class="secondary">Sort</button></form>
+${portTable(shown)}${pager(c, items.length, pageNo)}`);
+  };
+
   app.get('/', async (c) => {
-    const recent: Array<PortIndexEntry & { name: string }> = [];
-    for (const name of await listIndexedPorts(ctx.store)) {
-      for (const s of (await readPortIndex(ctx.store, name))?.submissions ?? []) recent.push({ ...s, name });
-    }
-    recent.sort((a, b) => b.pkgid - a.pkgid);
-    const rows = recent.slice(0, 50).map((s) => html`<tr><td><a href="/pkg/${s.pkgid}">${s.pkgid}</a></td><td>${s.name}</td><td>${s.version}</td><td>${s.state}${s.reason ? html` (${s.reason})` : ''}</td><td>${s.submitter}</td><td>${s.submitted_at}</td></tr>`);
-    return c.html(html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Morphux packages</title></head>
-<body><header><h1>Morphux packages</h1></header>
-<main><h2>Recent submissions</h2>
-<table><thead><tr><th>pkgid</th><th>package</th><th>version</th><th>state</th><th>submitter</th><th>submitted</th></tr></thead>
-<tbody>${rows}</tbody></table>
-<p>API: <a href="/api/v1/ports">/api/v1/ports</a> · store: <a href="/store/">/store/</a> · <code>git clone ${ctx.publicUrl}/store.git</code></p></main></body></html>`);
+    const all = await allEntries(ctx);
+    const stable = all.filter((e) => e.stable).sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, 10);
+    const waiting = ctx.queue.waiting().length;
+    const running = ctx.queue.running();
+    return render(c, 'Home', html`<h1>Morphux packages</h1>
+<form role="search" method="get" action="/packages"><label for="q-home">Find a package</label> <input id="q-home" name="q" type="search"> <button type="submit">Search</button></form>
+<section aria-labelledby="queue-h"><h2 id="queue-h">Build queue</h2><p>${waiting} queued, ${running.length} building${running.length ? html`: ${running.map((r) => html`<a href="/submissions/${r.pkgid}">${r.pkgid}</a> `)}` : ''} · <a href="/builds">all builds</a></p></section>
+<section aria-labelledby="recent-h"><h2 id="recent-h">Recent submissions</h2>${entryTable(all.slice(0, 20))}</section>
+<section aria-labelledby="stable-h"><h2 id="stable-h">Recently flagged stable</h2>${stable.length ? entryTable(stable) : html`<p>None yet.</p>`}</section>`);
   });
+
+  app.get('/packages', (c) => listing(c, c.req.query('q') ? `Packages matching “${c.req.query('q')}”` : 'All packages', { q: c.req.query('q') }));
+  app.get('/category/:c', (c) => listing(c, `Category ${checkTag(c.req.param('c'))}`, { category: c.req.param('c') }));
+  app.get('/tag/:t', (c) => listing(c, `Tag ${checkTag(c.req.param('t'))}`, { tag: c.req.param('t') }));
+
+  app.get('/packages/:name', async (c) => {
+    const name = c.req.param('name');
+    try { checkPackageName(name); } catch { throw new MorphuxError('not_found', 'no such package'); }
+    const [ix, owners] = await Promise.all([ctx.catalog.get(name), ctx.owners.get(name)]);
+    if (!ix && !owners) throw new MorphuxError('not_found', `no package ${name}`);
+    const subs = [...(ix?.submissions ?? [])].sort((a, b) => compareVersions(b.version, a.version) || b.pkgid - a.pkgid);
+    const stable = subs.find((s) => s.stable);
+    const votes = subs.reduce((n, s) => n + (s.votes ?? 0), 0);
+    return render(c, name, html`<h1>${name}</h1>
+<p>${ix?.description ?? ''}</p>
+<dl>
+<dt>Maintainers</dt><dd>${(owners?.maintainers ?? []).join(', ') || '–'}</dd>
+<dt>Category</dt><dd>${ix?.category ? html`<a href="/category/${ix.category}">${ix.category}</a>` : '–'}</dd>
+<dt>Tags</dt><dd class="tags">${(ix?.tags ?? []).map((t) => html`<a href="/tag/${t}">${t}</a>`)}</dd>
+<dt>Stable</dt><dd>${stable ? html`<a href="/submissions/${stable.pkgid}">${stable.version} (pkgid ${stable.pkgid})</a>` : 'not flagged'}</dd>
+<dt>Votes</dt><dd>${votes}</dd>
+<dt>Clone</dt><dd><code>git clone ${ctx.publicUrl}/${name}.git</code></dd>
+<dt>Get it</dt><dd><code>mpm get ${name}</code>${stable ? html` · <code>mpm get ${name}@stable</code>` : ''}</dd>
+</dl>
+<h2>Submissions</h2>${entryTable(subs.map((s) => ({ ...s, name })))}`);
+  });
+
+  app.get('/submissions/:pkgid', async (c) => {
+    const pkgid = parsePkgid(c.req.param('pkgid'));
+    const { view, reports, comments } = await submissionPage(ctx, pkgid);
+    const s = view.submission;
+    const b = view.status.build;
+    const session = await sessionOf(ctx, c);
+    return render(c, `${s.name} ${s.version} (pkgid ${pkgid})`, html`<h1><a href="/packages/${s.name}">${s.name}</a> ${s.version} <span class="muted">pkgid ${pkgid}</span></h1>
+<dl>
+<dt>State</dt><dd>${stateBadge(view.status.state, view.status.reason)}${view.status.message && view.status.state === 'failed' ? html` — ${view.status.message}` : ''}</dd>
+<dt>Submitted</dt><dd>${s.submitted_at} by ${s.submitter} (${s.source.type === 'git' ? html`git commit <code>${s.source.commit.slice(0, 12)}</code>` : 'upload'})</dd>
+<dt>Download</dt><dd><a href="/pkg/${pkgid}">${ctx.publicUrl}/pkg/${pkgid}</a> <span class="muted">sha256 <code>${s.sha256}</code></span></dd>
+<dt>Stable</dt><dd>${view.flags.stable ? 'yes' : 'no'}</dd>
+<dt>Tags</dt><dd class="tags">${view.tags.map((t) => html`<a href="/tag/${t}">${t}</a>`)}</dd>
+<dt>Votes</dt><dd>${view.votes}</dd>
+<dt>Dependencies</dt><dd>${Object.entries({ ...s.dependencies, ...s.build_dependencies }).map(([n, r]) => html`<a href="/packages/${n}">${n}</a> <code>${r}</code> `)}${b?.resolved_dependencies?.length ? html` → pkgids ${b.resolved_dependencies.map((d) => html`<a href="/submissions/${d}">${d}</a> `)}` : ''}</dd>
+</dl>
+${b ? html`<h2>Build</h2><dl>
+<dt>Architecture</dt><dd>${b.arch}</dd><dt>Installed size</dt><dd>${bytes(b.installed_size)} (${b.installed_size} bytes)</dd>
+<dt>Compile time</dt><dd>${b.compile_seconds.toFixed(1)} s</dd>
+<dt>Binaries</dt><dd>${b.binaries.map((f) => html`<code>${f}</code> `)}</dd></dl>
+<details><summary>${b.files.length} files created, ${b.modified_files.length} modified</summary><ul>${b.files.map((f) => html`<li><code>${f}</code></li>`)}${b.modified_files.map((f) => html`<li><code>${f}</code> (modified)</li>`)}</ul></details>` : ''}
+<h2>Reports</h2>${reports.length ? html`<div class="table-wrap"><table><thead><tr><th scope="col">#</th><th scope="col">By</th><th scope="col">Arch</th><th scope="col">Status</th><th scope="col">When</th><th scope="col">Log</th></tr></thead><tbody>
+${reports.map((r) => html`<tr><td>${r.n}</td><td>${r.reporter}</td><td>${r.arch}</td><td>${stateBadge(r.status === 'ok' ? 'good' : 'failed', r.reason)}</td><td>${r.created_at}</td><td>${r.log ? html`<a href="/store/${portpkgDir(pkgid)}/meta/reports/${r.log}">log</a>` : ''}</td></tr>`)}
+</tbody></table></div>` : html`<p>No reports yet.</p>`}
+<h2>Comments</h2>${comments.length ? html`<ol class="comments">${comments.map((cm) => html`<li><p><strong>${cm.author}</strong> <span class="muted">${cm.created_at}</span></p><p>${cm.text}</p></li>`)}</ol>` : html`<p>No comments yet.</p>`}
+${actionForms(session, pkgid, view)}`);
+  });
+
+  app.get('/builds', async (c) => {
+    const all = await allEntries(ctx);
+    const running = ctx.queue.running();
+    const waiting = ctx.queue.waiting();
+    const failures = all.filter((e) => e.state === 'failed').sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, 30);
+    return render(c, 'Builds', html`<h1>Builds</h1>
+<h2>Building</h2>${running.length ? html`<ul>${running.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch}) · <a href="/api/v1/pkg/${r.pkgid}/log">live log</a></li>`)}</ul>` : html`<p>Nothing is building.</p>`}
+<h2>Queued</h2>${waiting.length ? html`<ul>${waiting.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch})</li>`)}</ul>` : html`<p>The queue is empty.</p>`}
+<h2>Recent failures</h2>${failures.length ? entryTable(failures) : html`<p>No failures.</p>`}`);
+  });
+
+  app.onError(htmlErrors(ctx));
   return app;
+}
+
+function entryTable(entries: Array<{ pkgid: number; name: string; version: string; state: string; reason: string | null; submitter: string; submitted_at: string; stable?: boolean }>): Html {
+  return html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">pkgid</th><th scope="col">Package</th><th scope="col">Version</th><th scope="col">State</th><th scope="col">Submitter</th><th scope="col">Submitted</th></tr></thead>
+<tbody>${entries.map((e) => html`<tr><td><a href="/submissions/${e.pkgid}">${e.pkgid}</a></td><td><a href="/packages/${e.name}">${e.name}</a></td><td>${e.version}${e.stable ? html` <strong>stable</strong>` : ''}</td><td>${stateBadge(e.state, e.reason)}</td><td>${e.submitter}</td><td>${e.submitted_at}</td></tr>`)}</tbody>
+</table></div>`;
 }

@@ -1,0 +1,135 @@
+// The build queue on BullMQ/Redis, for builders on many machines: one queue per architecture,
+// job id "pkg-<pkgid>-<arch>" so a job queued twice is built once, jobs fetched by hand
+// (getNextJob) to fit the worker's take()/done() loop. A taken job holds a lock that is extended
+// while its VM runs; a worker that dies stops extending it, and BullMQ's stalled-job check puts
+// the job back for another worker within lock + check interval. Retries belong to the build
+// worker (infrastructure failures only), so BullMQ itself never retries.
+import { Queue, Worker, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import type { Arch } from '../config/config-schema.js';
+import type { Logger } from '../config/logger.js';
+import { jobKey, type BuildJobRef, type BuildQueue } from './build-queue.js';
+
+export interface RedisQueueOptions {
+  url: string;
+  arches: readonly Arch[];
+  log: Logger;
+  /** how long a taken job stays locked without being extended */
+  lockMs?: number;
+  /** how often stalled jobs are looked for */
+  stalledCheckMs?: number;
+  /** key prefix in Redis (tests use one each) */
+  prefix?: string;
+}
+
+interface Held {
+  job: Job;
+  token: string;
+  timer: NodeJS.Timeout;
+}
+
+const queueName = (arch: Arch) => `morphux-build-${arch}`;
+export const redisJobId = (j: BuildJobRef) => `pkg-${j.pkgid}-${j.arch}`;
+
+function connectionOf(url: string) {
+  const u = new URL(url);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`queue.url must be redis://…, not ${url}`);
+  return {
+    host: u.hostname, port: Number(u.port || 6379), username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined, db: Number(u.pathname.slice(1) || 0),
+    tls: u.protocol === 'rediss:' ? {} : undefined, maxRetriesPerRequest: null,
+  };
+}
+
+export class RedisQueue implements BuildQueue {
+  private readonly queues = new Map<Arch, Queue>();
+  private readonly workers = new Map<Arch, Worker>();
+  private readonly held = new Map<string, Held>();
+  private snapshot: BuildJobRef[] = [];
+  private readonly refresher: NodeJS.Timeout;
+  private readonly lockMs: number;
+
+  constructor(private readonly o: RedisQueueOptions) {
+    const connection = connectionOf(o.url);
+    this.lockMs = o.lockMs ?? 60_000;
+    for (const arch of o.arches) {
+      this.queues.set(arch, new Queue(queueName(arch), { connection, prefix: o.prefix }));
+      const w = new Worker(queueName(arch), null, {
+        connection, prefix: o.prefix, autorun: false, lockDuration: this.lockMs,
+        stalledInterval: o.stalledCheckMs ?? 30_000, maxStalledCount: 1000, drainDelay: 2,
+      });
+      w.on('error', (err) => o.log.warn({ err, arch }, 'redis queue worker error'));
+      void w.startStalledCheckTimer().catch((err) => o.log.warn({ err }, 'stalled-job check could not start'));
+      this.workers.set(arch, w);
+    }
+    this.refresher = setInterval(() => void this.refresh(), 2000);
+    this.refresher.unref();
+  }
+
+  private queueFor(arch: Arch): Queue {
+    const q = this.queues.get(arch);
+    if (!q) throw new Error(`no queue for arch ${arch}`);
+    return q;
+  }
+
+  async enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): Promise<void> {
+    await this.queueFor(job.arch).add('build', { pkgid: job.pkgid, arch: job.arch }, {
+      jobId: redisJobId(job), delay: opts.delayMs, attempts: 1, removeOnComplete: true, removeOnFail: true,
+    });
+  }
+
+  async take(signal: AbortSignal): Promise<BuildJobRef> {
+    const arches = [...this.workers.keys()];
+    for (;;) {
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      for (const arch of arches) {
+        const token = randomUUID();
+        // with one arch, block in Redis (up to drainDelay); with several, poll each in turn
+        const job = (await this.workers.get(arch)!.getNextJob(token, { block: arches.length === 1 })) as Job | undefined;
+        if (!job) continue;
+        const ref: BuildJobRef = { pkgid: Number(job.data.pkgid), arch: job.data.arch as Arch };
+        const timer = setInterval(() => {
+          job.extendLock(token, this.lockMs).catch((err) => this.o.log.warn({ err, job: job.id }, 'could not extend a build job lock'));
+        }, Math.max(500, Math.floor(this.lockMs / 3)));
+        timer.unref();
+        this.held.set(jobKey(ref), { job, token, timer });
+        return ref;
+      }
+      if (arches.length !== 1) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  done(job: BuildJobRef): void {
+    const h = this.held.get(jobKey(job));
+    if (!h) return;
+    clearInterval(h.timer);
+    this.held.delete(jobKey(job));
+    h.job.moveToCompleted('done', h.token, false).catch((err) => this.o.log.warn({ err, job: h.job.id }, 'could not complete a build job'));
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const all: BuildJobRef[] = [];
+      for (const q of this.queues.values()) {
+        for (const j of await q.getJobs(['waiting', 'delayed', 'prioritized'], 0, 500)) if (j) all.push({ pkgid: Number(j.data.pkgid), arch: j.data.arch });
+      }
+      this.snapshot = all.sort((a, b) => a.pkgid - b.pkgid);
+    } catch { /* keep the last snapshot */ }
+  }
+
+  waiting(): BuildJobRef[] {
+    return [...this.snapshot];
+  }
+
+  running(): BuildJobRef[] {
+    return [...this.held.values()].map((h) => ({ pkgid: Number(h.job.data.pkgid), arch: h.job.data.arch }));
+  }
+
+  /** Stops fetching; jobs still held keep their lock until it expires, then go back to the queue. */
+  async close(): Promise<void> {
+    clearInterval(this.refresher);
+    for (const h of this.held.values()) clearInterval(h.timer);
+    await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  }
+}
