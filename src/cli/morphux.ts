@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // `morphux`: the operator's command. serve (one process: git, store, API, website, embedded
-// worker), user and repo administration, store fsck/reindex, the VM base image, a worker alone.
+// worker), user and repo administration, store fsck/reindex, the VM base image, a worker alone,
+// publishing keys and FTP mirrors.
 // Every command takes --data DIR (or MORPHUX_DATA) and --config FILE (or MORPHUX_CONFIG).
 import { Command } from 'commander';
 import { action } from './cli-support.js';
+import { repoMaintainer, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';
 import { imageBuild, repoCreate, serve, storeFsck, storeReindex, userAdd } from './commands/morphux-commands.js';
+import { keysExportContent, keysInit, keysRotate, keysShowPublic } from './commands/keys-commands.js';
+import { mirrorPush, mirrorStatus } from './commands/mirror-commands.js';
 
 const program = new Command('morphux')
   .description('Morphux package infrastructure: git hosting, VM builds, the package store and its HTTP API')
@@ -23,11 +27,18 @@ const user = program.command('user').description('manage users');
 withData(user.command('add <name>').description('create a user and print its API token (shown once; only its hash is stored)'))
   .option('--admin', 'make the user an admin', false)
   .action(action(userAdd));
+const token = user.command('token').description('a user\'s named API tokens');
+withData(token.command('add <user>').description('add a named token and print it (shown once; only its hash is stored)'))
+  .requiredOption('--name <name>', 'the token\'s name, unique for the user (e.g. laptop)')
+  .action(action(userTokenAdd));
+withData(token.command('revoke <user> <token>').description('revoke a token by name or id; it stops working at once')).action(action(userTokenRevoke));
+withData(token.command('list <user>').description('the names, ids and dates of a user\'s tokens')).option('--json', 'machine-readable output').action(action(userTokenList));
 
 const repo = program.command('repo').description('manage package repositories');
 withData(repo.command('create <name>').description('create a package: its bare git repo, hooks installed, and its maintainer'))
   .requiredOption('--maintainer <user>', 'the user who maintains it')
   .action(action(repoCreate));
+withData(repo.command('maintainer <add|remove> <name> <user>').description('add or remove a (co-)maintainer of a package')).action(action(repoMaintainer));
 
 const store = program.command('store').description('check and rebuild the store');
 withData(store.command('fsck').description('exit 0 only when the tree, the indexes and the store\'s git agree')).option('--json', 'machine-readable output').action(action(storeFsck));
@@ -37,5 +48,18 @@ const image = program.command('image').description('build VM base images');
 withData(image.command('build').description('build (or find cached) the base image, kernel and initramfs the builder boots'))
   .option('--arch <arch>', 'architecture', 'x86_64')
   .action(action(imageBuild));
+
+const keys = program.command('keys').description('the publishing keys: Ed25519 signing and AES-256-GCM content keys (DATA/publish/keys)');
+withData(keys.command('init').description('create the first signing and content keys')).option('--json', 'machine-readable output').action(action(keysInit));
+withData(keys.command('rotate').description('make new keys active; old ones are kept for what they published')).option('--json', 'machine-readable output').action(action(keysRotate));
+withData(keys.command('show-public').description('print the public signing keys users pin (mpm --public-key)')).option('--json', 'machine-readable output').action(action(keysShowPublic));
+withData(keys.command('export-content-keys').description('write the content keys subscribers decrypt with (mpm --content-keys)'))
+  .requiredOption('-o, --output <file>', 'new file to write (mode 0600)')
+  .action(action(keysExportContent));
+
+const mirror = program.command('mirror').description('the FTP mirrors artifacts are published to (publish.mirrors)');
+withData(mirror.command('status').description('what each mirror holds, what is pending and what failed')).option('--json', 'machine-readable output').action(action(mirrorStatus));
+withData(mirror.command('push').description('build missing artifacts and push every mirror now (back-off ignored); exit 1 if anything is left'))
+  .option('--json', 'machine-readable output').action(action(mirrorPush));
 
 await program.parseAsync(process.argv);

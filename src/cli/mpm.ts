@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // `mpm`: the Morphux package client. Talks only to the public HTTP API of a server
 // (--server URL / MPM_SERVER, --token T / MPM_TOKEN); --json for machine-readable output.
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { action } from './cli-support.js';
+import { mpmComment, mpmFlagStable, mpmSubmit, mpmSubmitReport, mpmTag, mpmVote } from './commands/mpm-actions.js';
 import { mpmGet } from './commands/mpm-get.js';
+import { mirrorSettings, mpmMirrorGet } from './commands/mpm-mirror-get.js';
 import { MpmClient } from './mpm-client.js';
 
 const program = new Command('mpm')
@@ -11,7 +15,7 @@ const program = new Command('mpm')
   .option('--server <url>', 'Morphux server (env MPM_SERVER)', process.env.MPM_SERVER ?? 'http://127.0.0.1:8080')
   .option('--token <token>', 'API token (env MPM_TOKEN)', process.env.MPM_TOKEN)
   .option('--json', 'machine-readable output', false)
-  .showHelpAfterError()
+  .option('--record <file>', 'the local record of what `get` fetched (env MPM_RECORD)', process.env.MPM_RECORD ?? path.join(process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'mpm', 'fetched.json'))
   .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
 
 const client = () => {
@@ -23,8 +27,9 @@ const print = (v: unknown, text: () => string) => process.stdout.write(json() ? 
 
 program.command('query [text]').description('search packages by name and description')
   .option('--tag <tag>').option('--category <c>').option('--submitter <user>').option('--stable', 'only packages with a stable submission')
-  .option('--sort <key>', 'name or updated', 'name')
-  .action(action(async (text: string | undefined, o: { tag?: string; category?: string; submitter?: string; stable?: boolean; sort: string }) => {
+  .option('--sort <key>', 'name, updated, votes or failures', 'name')
+  .option('--limit <n>', 'at most this many (1-500)').option('--next <cursor>', 'the next page, from a previous answer')
+  .action(action(async (text: string | undefined, o: { tag?: string; category?: string; submitter?: string; stable?: boolean; sort: string; limit?: string; next?: string }) => {
     const q = new URLSearchParams();
     if (text) q.set('q', text);
     if (o.tag) q.set('tag', o.tag);
@@ -32,6 +37,8 @@ program.command('query [text]').description('search packages by name and descrip
     if (o.submitter) q.set('submitter', o.submitter);
     if (o.stable) q.set('stable', 'true');
     q.set('sort', o.sort);
+    if (o.limit) q.set('limit', o.limit);
+    if (o.next) q.set('next', o.next);
     const r = await client().json<{ items: Array<{ name: string; latest_version: string | null; description: string }>; total: number }>('GET', `/api/v1/ports?${q}`);
     print(r, () => r.items.map((i) => `${i.name} ${i.latest_version ?? '-'}  ${i.description}`).join('\n') || 'no packages found');
   }));
@@ -50,15 +57,49 @@ program.command('info <name-or-pkgid>').description('a package (name) or a submi
 program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@stable or a PKGURL; checks its sha256')
   .option('-o, --output <file>', 'where to write the .tgz')
   .option('--extract <dir>', 'unpack into this folder instead')
-  .action(action(async (spec: string, o: { output?: string; extract?: string }) => {
-    const r = await mpmGet(client(), spec, o);
+  .option('--mirror [url]', 'fetch the built binaries from a signed mirror (ftp://, ftps://, http(s)://; no URL: MPM_MIRROR or the mpm config)')
+  .option('--public-key <key>', 'with --mirror: a trusted signing key, ed25519:… (repeatable; env MPM_PUBLIC_KEYS)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--content-keys <file>', 'with --mirror: the content keys file to decrypt with (env MPM_CONTENT_KEYS)')
+  .option('--arch <arch>', 'with --mirror: architecture', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
+  .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; arch: string }) => {
+    if (o.mirror !== undefined) {
+      const m = await mpmMirrorGet({ ...(await mirrorSettings(o)), spec, arch: o.arch, output: o.output, extract: o.extract });
+      print(m, () => `${m.name} ${m.version} (pkgid ${m.pkgid}, ${m.arch}) from ${m.mirror}, index #${m.sequence}: verified -> ${m.file ?? m.extracted}`);
+      return;
+    }
+    const r = await mpmGet(client(), spec, { output: o.output, extract: o.extract, recordFile: program.opts<{ record: string }>().record, progress: !json() && process.stderr.isTTY === true });
     print(r, () => `${r.name} ${r.version}: ${r.pkgurl} -> ${r.file ?? r.extracted} (sha256 ${r.sha256})`);
   }));
 
 program.command('show-reports <pkgid>').description('build reports of a submission')
   .action(action(async (pkgid: string) => {
-    const r = await client().json<{ items: Array<{ n: number; reporter: string; status: string; arch: string; reason: string | null; created_at: string }> }>('GET', `/api/v1/pkg/${encodeURIComponent(pkgid)}/reports`);
+    const r = await client().json<{ items: Array<{ n: number; reporter: string; status: string; arch: string; reason: string | null; created_at: string }> }>('GET', `/api/v1/pkg/${encodeURIComponent(pkgid)}/reports?limit=500`);
     print(r, () => r.items.map((i) => `#${i.n} ${i.created_at} ${i.reporter} ${i.arch} ${i.status}${i.reason ? ` (${i.reason})` : ''}`).join('\n') || 'no reports');
   }));
+
+program.command('submit <dir>').description('pack a package directory (package.json at its root) and submit it; prints the pkgid and pkgurl')
+  .action(action(async (dir: string) => mpmSubmit(client(), print, dir)));
+
+program.command('flag-stable <pkgid>').description('flag a submission stable (maintainers and admins); it moves from the previous one')
+  .option('--clear', 'remove the flag instead', false)
+  .action(action(async (pkgid: string, o: { clear: boolean }) => mpmFlagStable(client(), print, pkgid, o.clear)));
+
+program.command('submit-report <pkgid>').description('report how a submission built for you')
+  .requiredOption('--status <status>', 'ok or failed')
+  .option('--arch <arch>', 'the architecture you built on', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
+  .option('--log <file>', 'the build log to attach (- for stdin)')
+  .option('--message <text>', 'a one-line summary')
+  .action(action(async (pkgid: string, o: { status: string; arch: string; log?: string; message?: string }) => mpmSubmitReport(client(), print, pkgid, o)));
+
+program.command('comment <pkgid> [text]').description('comment on a submission; without text, list its comments')
+  .action(action(async (pkgid: string, text: string | undefined) => mpmComment(client(), print, pkgid, text)));
+
+program.command('tag <pkgid> <tag>').description('tag a submission')
+  .option('--remove', 'remove the tag instead', false)
+  .action(action(async (pkgid: string, tag: string, o: { remove: boolean }) => mpmTag(client(), print, pkgid, tag, o.remove)));
+
+program.command('vote <pkgid>').description('vote for a submission (one vote per user)')
+  .option('--remove', 'withdraw your vote', false)
+  .action(action(async (pkgid: string, o: { remove: boolean }) => mpmVote(client(), print, pkgid, o.remove)));
 
 await program.parseAsync(process.argv);

@@ -25,6 +25,10 @@ export const configSchema = z.object({
     arches: z.array(z.enum(ARCHES)).min(1).default(['x86_64']),
     /** wall-clock limit of one build, VM boot to power-off */
     timeout_seconds: z.number().int().min(10).default(1800),
+    /** a build whose log stays silent this long is killed (reason timeout); 0 turns it off */
+    log_idle_seconds: z.number().int().min(0).default(600),
+    /** attempts of a build whose VM dies without a result (infrastructure), then it fails */
+    max_attempts: z.number().int().min(1).max(10).default(3),
     /** memory and virtual CPUs of one build VM */
     memory_mib: z.number().int().min(256).default(1024),
     cpus: z.number().int().min(1).max(64).default(2),
@@ -39,6 +43,42 @@ export const configSchema = z.object({
     /** largest build log kept, bytes; the rest is cut */
     log_max_bytes: z.number().int().min(4096).default(8 * 1024 * 1024),
   }).strict().prefault({}),
+  publish: z.object({
+    /** names this repository in every signed index (clients keep replay state per origin and mirror) */
+    origin: z.string().regex(/^[A-Za-z0-9._-]+$/).default('morphux'),
+    /** how artifacts are compressed before they are signed and encrypted (docs/BENCHMARKS.md) */
+    compression: z.enum(['zstd', 'xz']).default('zstd'),
+    /** seconds between two rounds of the background publisher in `morphux serve` */
+    interval_seconds: z.number().int().min(1).default(60),
+    /** an index is valid this long after it is signed; the publisher re-signs it at half-life */
+    index_valid_days: z.number().positive().default(7),
+    /** a failed upload is retried after base × 2^(failures−1) seconds, at most max */
+    retry_base_seconds: z.number().int().min(1).default(30),
+    retry_max_seconds: z.number().int().min(1).default(3600),
+    /** FTP mirrors every good submission is pushed to; none: nothing is published */
+    mirrors: z.array(z.object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+      /** ftp://host[:port] or ftps://host[:port] (explicit TLS) */
+      url: z.string().regex(/^ftps?:\/\/[^/\s]+\/?$/, 'ftp://host[:port] or ftps://host[:port]'),
+      user: z.string().min(1).default('anonymous'),
+      /** a file holding the password (first line); none: an anonymous login */
+      password_file: z.string().nullable().default(null),
+      /** the folder on the server that is the mirror's root */
+      dir: z.string().default('/'),
+      /** FTPS: refuse a certificate that does not verify */
+      tls_verify: z.boolean().default(true),
+    }).strict()).default([]),
+  }).strict().prefault({}),
+  queue: z.object({
+    /** embedded: in-process, rebuilt from the store at start-up; redis: BullMQ, for builders on many machines */
+    kind: z.enum(['embedded', 'redis']).default('embedded'),
+    /** redis://[user:password@]host:port[/db] when kind is redis */
+    url: z.string().nullable().default(null),
+    /** a taken job's lock, extended while its VM runs; a dead worker's job is free again after it */
+    lock_seconds: z.number().int().min(5).default(60),
+    /** how often stalled jobs (dead workers) are looked for */
+    stalled_check_seconds: z.number().int().min(1).default(30),
+  }).strict().refine((q) => q.kind !== 'redis' || !!q.url, { message: 'queue.url is needed when queue.kind is redis' }).prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).strict().prefault({}),

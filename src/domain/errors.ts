@@ -23,6 +23,12 @@ export const ErrorCodes = [
   'timeout',
   'conflict',
   'internal',
+  'signature_invalid', // a signed index or artifact whose signature does not verify
+  'digest_mismatch', // bytes whose size or sha256 differ from what the signed index says
+  'decrypt_failed', // an artifact that does not decrypt (wrong key, or tampered: the GCM tag fails)
+  'unknown_key', // signed or encrypted under a key the client does not trust or hold
+  'index_replayed', // a signed index older (lower sequence) than one already seen
+  'index_expired', // a signed index past its valid_until
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -27,6 +27,12 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   timeout: 504,
   conflict: 409,
   internal: 500,
+  signature_invalid: 422,
+  digest_mismatch: 422,
+  decrypt_failed: 422,
+  unknown_key: 422,
+  index_replayed: 409,
+  index_expired: 409,
 };
 
 export function errorBody(code: string, message: string) {

@@ -76,6 +76,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
 
   await reconcile(ctx);
   ctx.worker?.start();
+  ctx.publisher.start((listener) => ctx.store.onCommit(listener));
 
   return {
     server,

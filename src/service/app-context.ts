@@ -7,25 +7,32 @@ import path from 'node:path';
 import { PackageOwnersStore } from '../accounts/package-owners.js';
 import { UserStore } from '../accounts/user-store.js';
 import { EmbeddedQueue, type BuildQueue } from '../builder/build-queue.js';
+import { RedisQueue } from '../builder/redis-queue.js';
 import { BuildWorker } from '../builder/build-worker.js';
 import { LiveLogs } from '../builder/live-logs.js';
 import type { VmRunner } from '../builder/vm/vm-types.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../config/logger.js';
+import { Publisher } from '../publish/publisher.js';
+import { PortCatalog } from '../store/port-catalog.js';
 import { Store } from '../store/store.js';
 import { dataLayout, type DataLayout } from './data-layout.js';
-import { eligibleCandidates } from './eligible-candidates.js';
+import { eligibleCandidates, eligibleEntries } from './eligible-candidates.js';
 
 export interface AppContext {
   config: LoadedConfig;
   log: Logger;
   layout: DataLayout;
   store: Store;
+  /** every package's index, in memory, for reads */
+  catalog: PortCatalog;
   users: UserStore;
   owners: PackageOwnersStore;
   queue: BuildQueue;
   liveLogs: LiveLogs;
   worker: BuildWorker | null;
+  /** pushes signed, encrypted artifacts to the configured FTP mirrors (src/publish) */
+  publisher: Publisher;
   /** the base URL users reach this instance at (known once the server listens) */
   publicUrl: string;
   close(): Promise<void>;
@@ -44,14 +51,23 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
   // the store's git dir, reachable as DATA/store.git: what the git transport serves as BASE/store.git
   const storeGitLink = path.join(layout.data, 'store.git');
   if (!existsSync(storeGitLink)) await symlink(path.join('store', '.git'), storeGitLink).catch(() => {});
+  const catalog = new PortCatalog(store);
   const users = new UserStore(layout.users);
   const owners = new PackageOwnersStore(layout.packages);
-  const queue = new EmbeddedQueue();
+  const queue: BuildQueue = config.queue.kind === 'redis'
+    ? new RedisQueue({ url: config.queue.url!, arches: config.builder.arches, log: log.child({ part: 'queue' }), lockMs: config.queue.lock_seconds * 1000, stalledCheckMs: config.queue.stalled_check_seconds * 1000 })
+    : new EmbeddedQueue();
   const liveLogs = new LiveLogs(config.builder.log_max_bytes);
+  const publisher = new Publisher({
+    settings: config.publish, root: layout.publish, storeRoot: layout.store, log: log.child({ part: 'publish' }),
+    eligible: async (name) => new Set((await eligibleEntries({ catalog, owners, users }, name)).map((e) => e.pkgid)),
+  });
   const ctx: AppContext = {
-    config, log, layout, store, users, owners, queue, liveLogs, worker: null, publicUrl: config.publicUrl,
+    config, log, layout, store, catalog, users, owners, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
     close: async () => {
       await ctx.worker?.close();
+      await publisher.close();
+      await queue.close();
     },
   };
   if (opts.runner) {

@@ -1,4 +1,4 @@
-// The folders of a data dir, in one place: DATA/{repos,store,users,packages,state,tmp}.
+// The folders of a data dir, in one place: DATA/{repos,store,users,packages,state,tmp,publish}.
 import path from 'node:path';
 
 export interface DataLayout {
@@ -9,6 +9,8 @@ export interface DataLayout {
   packages: string;
   state: string;
   tmp: string;
+  /** publishing: keys/ (0700, never in the store), artifacts/, mirrors/ (the outbox state) */
+  publish: string;
 }
 
 export function dataLayout(data: string): DataLayout {
@@ -21,5 +23,6 @@ export function dataLayout(data: string): DataLayout {
     packages: path.join(d, 'packages'),
     state: path.join(d, 'state'),
     tmp: path.join(d, 'tmp'),
+    publish: path.join(d, 'publish'),
   };
 }

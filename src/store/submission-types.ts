@@ -36,6 +36,19 @@ export interface BuildRecord {
   phases: Record<string, number>;
 }
 
+/** One architecture's build of a submission: status.json `builds[<arch>]`. */
+export interface ArchBuildStatus {
+  state: BuildState;
+  reason: string | null;
+  message: string | null;
+  /** VM runs started for this arch (infrastructure retries included) */
+  attempts: number;
+  /** pkgids installed into the VM before the build (empty when resolution failed) */
+  resolved_dependencies: number[];
+  build: BuildRecord | null;
+  updated_at: string;
+}
+
 export interface SubmissionStatus {
   state: BuildState;
   /** why it failed: build | timeout | infrastructure | dependency; null otherwise */
@@ -44,7 +57,10 @@ export interface SubmissionStatus {
   updated_at: string;
   /** build attempts started (infrastructure retries included) */
   attempts: number;
+  /** the build of the first configured arch (what `builds` holds for it) */
   build: BuildRecord | null;
+  /** every configured arch's build; state is good only when each of them is good */
+  builds?: Partial<Record<Arch, ArchBuildStatus>>;
 }
 
 export interface BuildReport {
@@ -63,3 +79,12 @@ export interface BuildReport {
 }
 
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** meta/comments/<n>.json */
+export interface CommentDoc {
+  n: number;
+  pkgid: number;
+  author: string;
+  text: string;
+  created_at: string;
+}
