@@ -74,6 +74,7 @@ try {
   for (const u of ['/', '/packages', '/packages?page=100&sort=votes', '/packages?q=number%20777', '/category/net', '/tag/t7',
     `/packages/pkg${String(N - 1).padStart(6, '0')}`, '/submissions/42', '/builds', '/api/v1/ports?q=tool&sort=updated', '/api/v1/ports/pkg000042']) {
     const r = await time(`${base}${u}`);
+    if (r.status !== 200) console.log(await (await fetch(`${base}${u}`)).text().then((t) => t.slice(0, 300)));
     console.log(`${u} | ${r.status} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p50 / ref.p50).toFixed(1)}×`);
   }
   await server.close();

@@ -5,7 +5,6 @@
 import { MorphuxError } from '../domain/errors.js';
 import { checkTag, checkUserName } from '../domain/names.js';
 import { compareVersions } from '../domain/version.js';
-import { listIndexedPorts, readPortIndex } from '../store/port-index.js';
 import type { AppContext } from './app-context.js';
 
 export const PORT_SORTS = ['name', 'updated', 'votes', 'failures'] as const;
@@ -32,7 +31,7 @@ export interface PortListItem {
   updated_at: string;
 }
 
-export async function queryPorts(ctx: Pick<AppContext, 'store'>, query: PortQuery): Promise<PortListItem[]> {
+export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQuery): Promise<PortListItem[]> {
   const q = (query.q ?? '').trim().toLowerCase();
   if (q.length > 200) throw new MorphuxError('bad_request', 'q is at most 200 characters');
   const tag = query.tag ? checkTag(query.tag) : undefined;
@@ -44,9 +43,8 @@ export async function queryPorts(ctx: Pick<AppContext, 'store'>, query: PortQuer
   const stable = query.stable === 'true' ? true : query.stable === 'false' ? false : undefined;
 
   const items: PortListItem[] = [];
-  for (const name of await listIndexedPorts(ctx.store)) {
-    const ix = await readPortIndex(ctx.store, name);
-    if (!ix) continue;
+  for (const ix of await ctx.catalog.all()) {
+    const name = ix.name;
     const subs = ix.submissions;
     if (q && !name.includes(q) && !ix.description.toLowerCase().includes(q)) continue;
     if (tag && !ix.tags.includes(tag) && !subs.some((s) => s.tags.includes(tag))) continue;

@@ -36,7 +36,7 @@ export function apiPackages(ctx: AppContext): Hono {
     } catch {
       throw new MorphuxError('not_found', `no package ${JSON.stringify(name.slice(0, 80))}`);
     }
-    const [ix, owners] = await Promise.all([readPortIndex(ctx.store, name), ctx.owners.get(name)]);
+    const [ix, owners] = await Promise.all([ctx.catalog.get(name), ctx.owners.get(name)]);
     if (!ix && !owners && !(await repoExists(ctx.layout.repos, name))) throw new MorphuxError('not_found', `no package ${name}`);
     return c.json({
       name,

@@ -10,12 +10,8 @@ import type { AppContext } from '../../service/app-context.js';
 export type NamedEntry = PortIndexEntry & { name: string };
 
 /** Every submission of every package (newest pkgid first). */
-export async function allEntries(ctx: AppContext): Promise<NamedEntry[]> {
-  const out: NamedEntry[] = [];
-  for (const ix of await ctx.catalog.all()) {
-    for (const s of ix.submissions) out.push({ ...s, name: ix.name });
-  }
-  return out.sort((a, b) => b.pkgid - a.pkgid);
+export async function allEntries(ctx: AppContext): Promise<ReadonlyArray<NamedEntry>> {
+  return ctx.catalog.entries();
 }
 
 async function numbered<T>(ctx: AppContext, dir: string): Promise<T[]> {
