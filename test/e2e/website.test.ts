@@ -121,6 +121,21 @@ describe('website in a real browser', function () {
     expect((await fetch(`${s.url}/port/hello/stable`, { redirect: 'manual' })).headers.get('location')).to.equal(`/pkg/${pkgid}`);
   });
 
+  it('is readable on a phone: no page scrolls sideways at 390 px', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    try {
+      for (const url of ['/', '/packages', '/packages/hello', `/submissions/${pkgid}`, '/builds']) {
+        await phone.goto(`${s.url}${url}`);
+        const [scroll, width] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        expect(scroll, url).to.be.at.most(width);
+      }
+      await phone.goto(`${s.url}/packages/hello`);
+      await phone.screenshot({ path: path.join(ARTIFACTS, 'package-page-phone.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('refuses a form without its CSRF token', async () => {
     const r = await page.evaluate(async (u) => (await fetch(u, { method: 'POST', body: new URLSearchParams({ text: 'forged' }) })).status, `${s.url}/submissions/${pkgid}/comment`);
     expect(r).to.equal(403);

@@ -27,7 +27,8 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{text-align
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;white-space:pre-wrap}
 .muted{color:var(--muted)}.tags a{margin-right:.5rem}.flash{border-left:4px solid var(--link);padding:.5rem 1rem;background:#eef3fd}
 footer{border-top:1px solid var(--line);margin-top:2rem;padding-block:1rem;color:var(--muted)}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
+code{overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 `;
 
