@@ -3,11 +3,13 @@
 // final pkgurl, checks sha256, writes or extracts), the meta actions, one-line errors.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../support/git-client.js';
+import { storePaths } from '../../src/store/store-paths.js';
 import { markBuilt } from '../support/portpkgs.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -100,6 +102,27 @@ describe('mpm and morphux account commands', function () {
     expect((await mpm(['flag-stable', String(pkgid)])).out).to.match(/flagged stable/);
     expect((await mpm(['get', 'hello@stable', '-o', path.join(tmp, 's.tgz')])).code).to.equal(0);
     expect(JSON.parse(await readFile(record(), 'utf8'))).to.have.length(4);
+  });
+
+  it('get refuses bytes whose sha256 is not the submission\'s, writing nothing and recording nothing', async () => {
+    // the portpkg on the server's disk changed behind the store's back (corruption, tampering)
+    const tgz = path.join(s.data, 'store', storePaths.portpkgTgz(pkgid));
+    const original = await readFile(tgz);
+    const before = await readFile(record(), 'utf8');
+    await chmod(tgz, 0o644);
+    await writeFile(tgz, Buffer.concat([original, Buffer.from('tampered')]));
+    try {
+      const out = path.join(tmp, 'tampered.tgz');
+      const r = await mpm(['get', `${s.url}/pkg/${pkgid}`, '-o', out]);
+      expect(r.code).to.not.equal(0);
+      expect(r.err.trim().split('\n')).to.have.length(1);
+      expect(r.err).to.match(/sha256/);
+      expect(existsSync(out)).to.equal(false);
+      expect(existsSync(`${out}.part`)).to.equal(false);
+      expect(await readFile(record(), 'utf8')).to.equal(before);
+    } finally {
+      await writeFile(tgz, original);
+    }
   });
 
   it('submit-report, comment, tag and vote change the submission', async () => {
