@@ -6,11 +6,15 @@ import type { AppContext } from '../service/app-context.js';
 import type { GitObjectReader } from '../store/git-object-reader.js';
 import { errorBody, errorResponse } from './error-status.js';
 import { apiAccounts } from './routes/api-accounts.js';
+import { apiMeta } from './routes/api-meta.js';
 import { apiPackages } from './routes/api-packages.js';
+import { apiSubmit } from './routes/api-submit.js';
+import { etag } from './etag.js';
 import { downloads } from './routes/downloads.js';
 import { hookApi } from './routes/hook-api.js';
 import { storeFiles } from './routes/store-files.js';
 import { webPages } from './routes/web-pages.js';
+import { webSession } from './routes/web-session.js';
 
 export interface AppOptions {
   hookSecret: string;
@@ -21,11 +25,16 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   const app = new Hono();
   app.onError((err, c) => errorResponse(c, err, ctx.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.use('/api/v1/*', etag());
+  app.get('/', etag());
   app.route('/api/v1', apiAccounts(ctx));
   app.route('/api/v1', apiPackages(ctx));
+  app.route('/api/v1', apiMeta(ctx));
+  app.route('/api/v1', apiSubmit(ctx));
   app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
   app.route('/store', storeFiles(ctx, opts.storeReader));
   app.route('/', downloads(ctx));
+  app.route('/', webSession(ctx));
   app.route('/', webPages(ctx));
   return app;
 }
