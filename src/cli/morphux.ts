@@ -9,6 +9,8 @@ import { repoMaintainer, userTokenAdd, userTokenList, userTokenRevoke } from './
 import { imageBuild, repoCreate, serve, storeFsck, storeReindex, userAdd } from './commands/morphux-commands.js';
 import { keysExportContent, keysInit, keysRotate, keysShowPublic } from './commands/keys-commands.js';
 import { mirrorPush, mirrorStatus } from './commands/mirror-commands.js';
+import { replicaCommand } from './commands/replica-command.js';
+import { workerCommand } from './commands/worker-command.js';
 
 const program = new Command('morphux')
   .description('Morphux package infrastructure: git hosting, VM builds, the package store and its HTTP API')
@@ -43,6 +45,21 @@ withData(repo.command('maintainer <add|remove> <name> <user>').description('add 
 const store = program.command('store').description('check and rebuild the store');
 withData(store.command('fsck').description('exit 0 only when the tree, the indexes and the store\'s git agree')).option('--json', 'machine-readable output').action(action(storeFsck));
 withData(store.command('reindex').description('rebuild the flat JSON indexes from the tree')).action(action(storeReindex));
+
+withData(program.command('worker').description('a build worker on its own (scale-out): jobs from Redis, VMs here, results to the server'))
+  .requiredOption('--server <url>', 'the Morphux server (its internal worker API)')
+  .requiredOption('--token <token>', 'a worker token (an admin token of the server)')
+  .option('--arch <arch>', 'architecture to build', 'x86_64')
+  .option('--concurrency <n>', 'VMs at once (default builder.concurrency)')
+  .option('--redis <url>', 'the Redis queue (default queue.url of the config)')
+  .action(action(workerCommand));
+
+withData(program.command('replica').description('a read replica: serves /store, /pkg, /port and the read API from a clone of the primary\'s store.git'))
+  .option('--upstream <url>', 'the primary (default replica.upstream of the config)')
+  .option('--host <host>', 'address to listen on (default server.host)')
+  .option('--port <port>', 'port to listen on (default server.port)')
+  .option('--interval <seconds>', 'seconds between two fetches (default replica.interval_seconds)')
+  .action(action(replicaCommand));
 
 const image = program.command('image').description('build VM base images');
 withData(image.command('build').description('build (or find cached) the base image, kernel and initramfs the builder boots'))

@@ -79,6 +79,12 @@ export const configSchema = z.object({
     /** how often stalled jobs (dead workers) are looked for */
     stalled_check_seconds: z.number().int().min(1).default(30),
   }).strict().refine((q) => q.kind !== 'redis' || !!q.url, { message: 'queue.url is needed when queue.kind is redis' }).prefault({}),
+  replica: z.object({
+    /** the primary a `morphux replica` clones BASE/store.git from (or --upstream) */
+    upstream: z.string().url().nullable().default(null),
+    /** seconds between two fetches of the store; a POST /internal/replica/notify fetches at once */
+    interval_seconds: z.number().int().min(1).default(30),
+  }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).strict().prefault({}),

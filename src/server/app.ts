@@ -15,6 +15,7 @@ import { hookApi } from './routes/hook-api.js';
 import { storeFiles } from './routes/store-files.js';
 import { webPages } from './routes/web-pages.js';
 import { webSession } from './routes/web-session.js';
+import { workerApi } from './routes/worker-api.js';
 
 export interface AppOptions {
   hookSecret: string;
@@ -32,6 +33,7 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/api/v1', apiMeta(ctx));
   app.route('/api/v1', apiSubmit(ctx));
   app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
+  app.route('/internal/worker', workerApi(ctx));
   app.route('/store', storeFiles(ctx, opts.storeReader));
   app.route('/', downloads(ctx));
   app.route('/', webSession(ctx));

@@ -62,6 +62,7 @@ export async function repoCreate(name: string, opts: DataOpts & { maintainer: st
   const ctx = await openContext(config, createLogger('warn'));
   const owners = await createPackage(ctx, name, opts.maintainer);
   process.stdout.write(`created ${owners.name} (maintainer ${owners.maintainers.join(', ')}): clone ${config.publicUrl}/${owners.name}.git\n`);
+  await ctx.close(); // a redis queue's connections would keep the process alive
 }
 
 export async function storeFsck(opts: DataOpts & { json?: boolean }): Promise<void> {
@@ -73,6 +74,7 @@ export async function storeFsck(opts: DataOpts & { json?: boolean }): Promise<vo
     for (const p of report.problems) process.stdout.write(`${p.code}: ${p.path}: ${p.message}\n`);
     process.stdout.write(`${report.ok ? 'ok' : 'NOT ok'}: ${report.submissions} submissions, ${report.ports} packages, ${report.problems.length} problems\n`);
   }
+  await ctx.close();
   if (!report.ok) process.exit(1);
 }
 
@@ -81,6 +83,7 @@ export async function storeReindex(opts: DataOpts): Promise<void> {
   const ctx = await openContext(config, createLogger('warn'));
   const r = await reindexStore(ctx.store);
   process.stdout.write(`reindexed ${r.ports} packages, ${r.submissions} submissions${r.changed ? '' : ' (no change)'}\n`);
+  await ctx.close();
 }
 
 export async function imageBuild(opts: DataOpts & { arch: string }): Promise<void> {

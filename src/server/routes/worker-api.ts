@@ -1,0 +1,128 @@
+// /internal/worker, for remote build workers (an admin token is the worker token): claim a job,
+// fetch dependency binaries, stream the log, finish (outcome, log, binaries), each through the same
+// LocalBuildHost as the embedded worker, so the server stays the one writer of the store.
+import { Hono } from 'hono';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { LocalBuildHost } from '../../builder/build-host.js';
+import { jobKey, type BuildJobRef } from '../../builder/build-queue.js';
+import type { BuildOutcome } from '../../builder/vm/vm-types.js';
+import { ARCHES } from '../../config/config-schema.js';
+import { MorphuxError } from '../../domain/errors.js';
+import type { AppContext } from '../../service/app-context.js';
+import { eligibleCandidates } from '../../service/eligible-candidates.js';
+import { storePaths } from '../../store/store-paths.js';
+import type { SubmissionInfo } from '../../store/submission-types.js';
+import { requireAdmin } from '../auth.js';
+import { readJsonBody } from '../read-json-body.js';
+import { readBody } from '../read-body.js';
+
+const jobBody = z.object({ pkgid: z.number().int().positive(), arch: z.enum(ARCHES) });
+const finishBody = jobBody.extend({
+  attempt: z.number().int().positive(),
+  resolved: z.array(z.number().int().positive()),
+  outcome: z.object({
+    state: z.enum(['good', 'failed']),
+    reason: z.enum(['build', 'timeout', 'infrastructure', 'dependency']).nullable(),
+    message: z.string(),
+    measurements: z.any().nullable(),
+    installed: z.array(z.any()),
+    phases: z.record(z.string(), z.number()),
+  }),
+});
+
+function parsed<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v);
+  if (!r.success) throw new MorphuxError('bad_request', `bad worker request: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+export function workerApi(ctx: AppContext): Hono {
+  const app = new Hono();
+  const host = new LocalBuildHost({
+    store: ctx.store, liveLogs: ctx.liveLogs, candidates: (name) => eligibleCandidates(ctx, name),
+    arches: ctx.config.builder.arches, maxAttempts: ctx.config.builder.max_attempts, log: ctx.log.child({ part: 'worker-api' }),
+  });
+  /** the current attempt of each build claimed by a remote worker (its live log is open) */
+  const claimed = new Map<string, number>();
+  app.use('*', async (c, next) => {
+    await requireAdmin(ctx, c);
+    await next();
+  });
+
+  app.post('/claim', async (c) => {
+    const job: BuildJobRef = parsed(jobBody, await readJsonBody(c));
+    // taken again after a worker died: close the live log the dead one left open
+    if (claimed.has(jobKey(job))) {
+      claimed.delete(jobKey(job));
+      host.release(job);
+    }
+    const claim = await host.claim(job);
+    if (!claim) return c.json({ claimed: false });
+    claimed.set(jobKey(job), claim.attempt);
+    return c.json({
+      claimed: true, info: claim.info, manifest: claim.manifest, attempt: claim.attempt, resolved: claim.resolved,
+      dependency_error: claim.dependencyError, portpkg_url: `/pkg/${job.pkgid}`,
+      dependencies: claim.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version, url: `/internal/worker/binaries/${d.pkgid}/${job.arch}` })),
+    });
+  });
+
+  app.get('/binaries/:pkgid/:arch', async (c) => {
+    const { pkgid, arch } = parsed(jobBody, { pkgid: Number(c.req.param('pkgid')), arch: c.req.param('arch') });
+    const file = ctx.store.abs(`${storePaths.binaries(pkgid, arch)}/files.tar.gz`);
+    if (!existsSync(file)) throw new MorphuxError('not_found', `pkgid ${pkgid} has no binaries for ${arch}`);
+    const st = await stat(file);
+    return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream, 200, { 'Content-Type': 'application/gzip', 'Content-Length': String(st.size) });
+  });
+
+  app.post('/log', async (c) => {
+    const job = parsed(jobBody, { pkgid: Number(c.req.query('pkgid')), arch: c.req.query('arch') });
+    const attempt = Number(c.req.query('attempt'));
+    const chunk = await readBody(c, 1024 * 1024);
+    if (claimed.get(jobKey(job)) === attempt) host.log(job, chunk);
+    return c.body(null, 204);
+  });
+
+  app.post('/finish', async (c) => {
+    const declared = Number(c.req.header('content-length') ?? NaN);
+    const limit = ctx.config.server.body_limit_bytes + ctx.config.builder.log_max_bytes;
+    if (declared > limit) throw new MorphuxError('too_large', `the body is over ${limit} bytes`);
+    const form = await c.req.parseBody();
+    let result: unknown;
+    try {
+      result = JSON.parse(String(form.result ?? ''));
+    } catch {
+      throw new MorphuxError('bad_request', 'result must be JSON');
+    }
+    const r = parsed(finishBody, result);
+    const job: BuildJobRef = { pkgid: r.pkgid, arch: r.arch };
+    const info = await ctx.store.readJson<SubmissionInfo>(storePaths.submissionInfo(job.pkgid));
+    if (!info) throw new MorphuxError('not_found', `no submission with pkgid ${job.pkgid}`);
+    const dir = await mkdtemp(path.join(ctx.layout.tmp, `worker-result-${job.pkgid}-${job.arch}-`));
+    try {
+      const save = async (field: string, name: string): Promise<string | null> => {
+        const f = form[field];
+        if (!(f instanceof File)) return null;
+        const p = path.join(dir, name);
+        await writeFile(p, Buffer.from(await f.arrayBuffer()));
+        return p;
+      };
+      const logFile = (await save('log', 'build.log')) ?? (await writeFile(path.join(dir, 'build.log'), ''), path.join(dir, 'build.log'));
+      const binariesArchive = r.outcome.state === 'good' ? await save('binaries', 'files.tar.gz') : null;
+      if (r.outcome.state === 'good' && !binariesArchive) throw new MorphuxError('bad_request', 'a good build needs its binaries');
+      const outcome: BuildOutcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
+      const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome);
+      if (claimed.get(jobKey(job)) === r.attempt) {
+        claimed.delete(jobKey(job));
+        host.release(job);
+      }
+      return c.json({ recorded: true, retry_ms: retry ? retry.delayMs : null });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  return app;
+}

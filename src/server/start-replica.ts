@@ -1,0 +1,72 @@
+// A read replica's HTTP server: the same read routes as the primary (/store, /pkg, /port and the
+// read API under /api/v1) over the replica's clone of the store, BASE/store.git read-only (so
+// replicas can chain), and POST /internal/replica/notify, which fetches the store at once.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { AppContext } from '../service/app-context.js';
+import type { ReplicaSync } from '../service/replica-sync.js';
+import { GitObjectReader } from '../store/git-object-reader.js';
+import { errorBody, errorResponse } from './error-status.js';
+import { etag } from './etag.js';
+import { createGitHttpHandler } from './git-http.js';
+import { apiPackages } from './routes/api-packages.js';
+import { downloads } from './routes/downloads.js';
+import { storeFiles } from './routes/store-files.js';
+
+export interface RunningReplica {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startReplica(ctx: AppContext, sync: ReplicaSync, listen: { host: string; port: number }): Promise<RunningReplica> {
+  const storeReader = new GitObjectReader(path.join(ctx.layout.store, '.git'));
+  const app = new Hono();
+  app.onError((err, c) => errorResponse(c, err, ctx.log));
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path} on a read replica`), 404));
+  app.use('/api/v1/*', etag());
+  app.route('/api/v1', apiPackages(ctx));
+  app.route('/store', storeFiles(ctx, storeReader));
+  app.route('/', downloads(ctx));
+  app.post('/internal/replica/notify', async (c) => {
+    await sync.sync();
+    return c.json({ head: sync.head });
+  });
+  app.get('/internal/replica/status', (c) => c.json({ head: sync.head, synced_at: new Date(sync.syncedAt).toISOString() }));
+  const storeRepo = createGitHttpHandler({
+    reposRoot: ctx.layout.data, authenticate: async () => null, mayPush: async () => false, hookEnv: {}, log: ctx.log.child({ part: 'git' }),
+  });
+  const honoListener = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (/^\/store\.git(\/|\?|$)/.test(req.url ?? '')) return storeRepo.handle(req, res);
+    void honoListener(req, res);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = ['0.0.0.0', '::', ''].includes(listen.host) ? '127.0.0.1' : listen.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // clone URLs and pkgurls name the primary: package repos live there, and it is the canonical address
+  ctx.publicUrl = ctx.config.server.public_url ?? ctx.config.replica.upstream ?? url;
+  sync.start();
+  ctx.log.info({ url, upstream: ctx.config.replica.upstream }, 'morphux replica serving');
+  return {
+    server,
+    url,
+    close: async () => {
+      sync.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ctx.close();
+      storeReader.close();
+    },
+  };
+}
