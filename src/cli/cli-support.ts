@@ -29,3 +29,17 @@ export function configFrom(opts: { data?: string; config?: string; host?: string
   }
   return loadConfig(o);
 }
+
+/** A long-running command's end: on SIGINT or SIGTERM, close once, then exit (forced after graceMs). */
+export function stopOnSignals(close: () => Promise<unknown>, log?: { info(o: object, m: string): void }, graceMs = 15_000): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log?.info({ signal }, 'stopping');
+    setTimeout(() => process.exit(1), graceMs).unref();
+    close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -2,7 +2,6 @@
 // read API under /api/v1) over the replica's clone of the store, BASE/store.git read-only (so
 // replicas can chain), and POST /internal/replica/notify, which fetches the store at once.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -15,6 +14,7 @@ import { createGitHttpHandler } from './git-http.js';
 import { apiPackages } from './routes/api-packages.js';
 import { downloads } from './routes/downloads.js';
 import { storeFiles } from './routes/store-files.js';
+import { closeHttp, listenHttp } from './listen-http.js';
 
 export interface RunningReplica {
   server: Server;
@@ -44,14 +44,7 @@ export async function startReplica(ctx: AppContext, sync: ReplicaSync, listen: {
     if (/^\/store\.git(\/|\?|$)/.test(req.url ?? '')) return storeRepo.handle(req, res);
     void honoListener(req, res);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = ['0.0.0.0', '::', ''].includes(listen.host) ? '127.0.0.1' : listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url } = await listenHttp(server, listen);
   // clone URLs and pkgurls name the primary: package repos live there, and it is the canonical address
   ctx.publicUrl = ctx.config.server.public_url ?? ctx.config.replica.upstream ?? url;
   sync.start();
@@ -61,10 +54,7 @@ export async function startReplica(ctx: AppContext, sync: ReplicaSync, listen: {
     url,
     close: async () => {
       sync.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttp(server);
       await ctx.close();
       storeReader.close();
     },

@@ -3,7 +3,6 @@
 // builds) and starts the embedded build worker.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
@@ -13,6 +12,7 @@ import { reconcile } from '../service/reconcile.js';
 import { GitObjectReader } from '../store/git-object-reader.js';
 import { buildApp } from './app.js';
 import { createGitHttpHandler } from './git-http.js';
+import { closeHttp, hostUrl, listenHttp } from './listen-http.js';
 
 export interface RunningServer {
   server: Server;
@@ -62,16 +62,9 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     if (packages.matches(req)) return packages.handle(req, res);
     void honoListener(req, res);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hookHost = ['0.0.0.0', '::', ''].includes(listen.host) ? '127.0.0.1' : listen.host;
-  hookEnv.MORPHUX_HOOK_URL = `http://${hookHost.includes(':') ? `[${hookHost}]` : hookHost}:${port}/internal/hooks`;
-  const url = `http://${hookHost.includes(':') ? `[${hookHost}]` : hookHost}:${port}`;
-  if (ctx.config.server.public_url === null) ctx.publicUrl = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
+  const { port, url } = await listenHttp(server, listen);
+  hookEnv.MORPHUX_HOOK_URL = `${url}/internal/hooks`;
+  if (ctx.config.server.public_url === null) ctx.publicUrl = hostUrl(listen.host, port);
   ctx.log.info({ url, data: ctx.layout.data }, 'morphux serving');
 
   await reconcile(ctx);
@@ -82,10 +75,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     server,
     url,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttp(server);
       await ctx.close();
       storeReader.close();
     },

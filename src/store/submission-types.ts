@@ -24,13 +24,22 @@ export interface SubmissionInfo {
   build_dependencies: Record<string, string>;
 }
 
-export interface BuildRecord {
+/** What a build measured (the builder's BuildMeasurements is this type). */
+export interface BuildMeasurements {
   arch: Arch;
+  /** bytes of the regular files the install created or modified, each inode counted once */
   installed_size: number;
+  /** wall time of the `build` steps alone */
   compile_seconds: number;
+  /** absolute paths, as installed, created by the install */
   files: string[];
+  /** absolute paths of files of the base root that the install changed */
   modified_files: string[];
+  /** the ELF files among files and modified_files (found by their magic) */
   binaries: string[];
+}
+
+export interface BuildRecord extends BuildMeasurements {
   /** pkgids installed into the VM before the build */
   resolved_dependencies: number[];
   phases: Record<string, number>;

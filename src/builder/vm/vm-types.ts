@@ -2,6 +2,7 @@
 // The worker hands a BuildJob to a VmRunner and gets a BuildOutcome back; nothing else crosses.
 import type { Arch } from '../../config/config-schema.js';
 import type { Manifest } from '../../domain/manifest.js';
+import type { BuildMeasurements } from '../../store/submission-types.js';
 
 export interface DependencyBinaries {
   pkgid: number;
@@ -33,19 +34,7 @@ export interface BuildJob {
 
 export type FailureReason = 'build' | 'timeout' | 'infrastructure' | 'dependency';
 
-export interface BuildMeasurements {
-  arch: Arch;
-  /** bytes of the regular files the install created or modified, each inode counted once */
-  installed_size: number;
-  /** wall time of the `build` steps alone */
-  compile_seconds: number;
-  /** absolute paths, as installed, created by the install */
-  files: string[];
-  /** absolute paths of files of the base root that the install changed */
-  modified_files: string[];
-  /** the ELF files among files and modified_files (found by their magic) */
-  binaries: string[];
-}
+export type { BuildMeasurements };
 
 export interface InstalledEntry {
   path: string;

@@ -12,7 +12,7 @@ import { createPackage } from '../../service/create-package.js';
 import { dataLayout } from '../../service/data-layout.js';
 import { fsckStore } from '../../store/fsck-store.js';
 import { reindexStore } from '../../store/reindex-store.js';
-import { configFrom } from '../cli-support.js';
+import { configFrom, stopOnSignals } from '../cli-support.js';
 
 interface DataOpts {
   data?: string;
@@ -37,17 +37,7 @@ export async function serve(opts: DataOpts & { host?: string; port?: string; wor
   const ctx = await openContext(config, log, { runner: runWorker ? runnerFor(config, log) : undefined });
   const running = await startServer(ctx);
   process.stdout.write(`morphux serving ${ctx.publicUrl} (data ${config.data})\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    running.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(() => running.close(), log);
 }
 
 export async function userAdd(name: string, opts: DataOpts & { admin: boolean }): Promise<void> {

@@ -3,7 +3,7 @@
 import { createLogger } from '../../config/logger.js';
 import { startReplica } from '../../server/start-replica.js';
 import { openReplica } from '../../service/open-replica.js';
-import { configFrom, fail } from '../cli-support.js';
+import { configFrom, fail, stopOnSignals } from '../cli-support.js';
 
 export interface ReplicaOpts {
   data?: string;
@@ -23,14 +23,5 @@ export async function replicaCommand(opts: ReplicaOpts): Promise<void> {
   const { ctx, sync } = await openReplica(config, log);
   const running = await startReplica(ctx, sync, config.server);
   process.stdout.write(`morphux replica serving ${running.url} (upstream ${config.replica.upstream}, every ${interval} s)\n`);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    running.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(() => running.close(), log, 10_000);
 }

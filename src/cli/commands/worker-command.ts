@@ -10,7 +10,7 @@ import { ARCHES, type Arch } from '../../config/config-schema.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { createLogger } from '../../config/logger.js';
 import { MorphuxError } from '../../domain/errors.js';
-import { configFrom } from '../cli-support.js';
+import { configFrom, stopOnSignals } from '../cli-support.js';
 import { runnerFor } from './morphux-commands.js';
 
 export interface WorkerOpts {
@@ -46,15 +46,5 @@ export async function workerCommand(opts: WorkerOpts): Promise<void> {
   const worker = new BuildWorker({ queue, runner: runnerFor(config, log), config, log, host, tmpDir });
   worker.start();
   process.stdout.write(`morphux worker: ${arch}, ${concurrency} at once, server ${server.origin}\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    worker.close().then(() => queue.close()).then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(() => worker.close().then(() => queue.close()), log);
 }
