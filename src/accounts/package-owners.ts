@@ -1,10 +1,9 @@
 // Who maintains which package: DATA/packages/<name>.json {name, maintainers, created_at},
 // written atomically. Read on every authorisation, so changes by operator commands count at once.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName, checkUserName } from '../domain/names.js';
-import { atomicWriteJson } from '../store/atomic-write.js';
+import { atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
 import type { Principal } from './user-store.js';
 
 export interface PackageOwners {
@@ -21,12 +20,7 @@ export class PackageOwnersStore {
   }
 
   async get(name: string): Promise<PackageOwners | null> {
-    try {
-      return JSON.parse(await readFile(this.file(name), 'utf8')) as PackageOwners;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+    return readJsonFile<PackageOwners>(this.file(name));
   }
 
   async put(owners: PackageOwners): Promise<void> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { contentKeyId, type ContentKey } from '../domain/sealed-artifact.js';
 import { formatPublicKey, privateKeyFromPem, signingKeyId } from '../domain/signed-index.js';
-import { atomicWrite, atomicWriteJson } from '../store/atomic-write.js';
+import { atomicWrite, atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
 import type { PublishPaths } from './publish-paths.js';
 
 export interface SigningKey {
@@ -39,12 +39,7 @@ export class PublishKeys {
   constructor(private readonly p: PublishPaths) {}
 
   private async active(): Promise<ActiveDoc | null> {
-    try {
-      return JSON.parse(await readFile(this.p.activeKeys, 'utf8')) as ActiveDoc;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+    return readJsonFile<ActiveDoc>(this.p.activeKeys);
   }
 
   async exists(): Promise<boolean> {

@@ -1,7 +1,8 @@
 // Durable, atomic file writes: write a temp file beside the target, fsync it, rename it over
 // the target, fsync the folder. A reader sees the old bytes or the new ones, never a mix.
+// Also the one reader of such JSON files: null when the file does not exist.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -38,3 +39,13 @@ export async function atomicWrite(file: string, data: string | Buffer, mode = 0o
 
 export const atomicWriteJson = (file: string, value: unknown, mode?: number) =>
   atomicWrite(file, JSON.stringify(value, null, 2) + '\n', mode);
+
+/** The parsed JSON file, or null when it does not exist (other errors are thrown). */
+export async function readJsonFile<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}

@@ -1,10 +1,10 @@
 // The flat per-package index, index/ports/<letter>/<name>.json, kept with lowdb: one small file
 // per package (lowdb rewrites a whole file on every write), written only inside a store
 // transaction, fsynced. Everything in it can be rebuilt from the tree (reindex.ts).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
-import { atomicWriteJson } from './atomic-write.js';
+import { atomicWriteJson, readJsonFile } from './atomic-write.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
 
@@ -41,12 +41,7 @@ export interface PortIndex {
 class DurableJsonFile<T> implements Adapter<T> {
   constructor(private readonly file: string) {}
   async read(): Promise<T | null> {
-    try {
-      return JSON.parse(await readFile(this.file, 'utf8')) as T;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+    return readJsonFile<T>(this.file);
   }
   async write(data: T): Promise<void> {
     await atomicWriteJson(this.file, data);

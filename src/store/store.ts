@@ -4,11 +4,11 @@
 // so `morphux` operator commands and the server can both write. After a crash, open() rolls back
 // whatever was written but not committed: that work was never acknowledged.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../config/logger.js';
-import { atomicWrite, atomicWriteJson, fsyncDir } from './atomic-write.js';
+import { atomicWrite, atomicWriteJson, fsyncDir, readJsonFile } from './atomic-write.js';
 import { AsyncMutex } from './async-mutex.js';
 import { authorOf, commitPaths, initStoreRepo, storeGit } from './store-git.js';
 
@@ -156,12 +156,7 @@ export class Store {
   }
 
   async readJson<T>(rel: string): Promise<T | null> {
-    try {
-      return JSON.parse(await readFile(this.abs(rel), 'utf8')) as T;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+    return readJsonFile<T>(this.abs(rel));
   }
 
   async exists(rel: string): Promise<boolean> {
