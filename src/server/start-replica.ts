@@ -1,20 +1,19 @@
 // A read replica's HTTP server: the same read routes as the primary (/store, /pkg, /port and the
 // read API under /api/v1) over the replica's clone of the store, BASE/store.git read-only (so
-// replicas can chain), and POST /internal/replica/notify, which fetches the store at once.
+// replicas can chain), and POST /internal/replica/notify, which fetches the store at once (at most
+// once a second).
 import { createServer, type Server } from 'node:http';
-import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { AppContext } from '../service/app-context.js';
 import type { ReplicaSync } from '../service/replica-sync.js';
-import { GitObjectReader } from '../store/git-object-reader.js';
 import { errorBody, errorResponse } from './error-status.js';
 import { etag } from './etag.js';
 import { createGitHttpHandler } from './git-http.js';
 import { apiPackages } from './routes/api-packages.js';
 import { downloads } from './routes/downloads.js';
 import { storeFiles } from './routes/store-files.js';
-import { closeHttp, listenHttp } from './listen-http.js';
+import { closeHttp, httpServerOptions, listenHttp } from './listen-http.js';
 
 export interface RunningReplica {
   server: Server;
@@ -23,7 +22,7 @@ export interface RunningReplica {
 }
 
 export async function startReplica(ctx: AppContext, sync: ReplicaSync, listen: { host: string; port: number }): Promise<RunningReplica> {
-  const storeReader = new GitObjectReader(path.join(ctx.layout.store, '.git'));
+  const storeReader = ctx.committed.objects;
   const app = new Hono();
   app.onError((err, c) => errorResponse(c, err, ctx.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path} on a read replica`), 404));
@@ -31,16 +30,18 @@ export async function startReplica(ctx: AppContext, sync: ReplicaSync, listen: {
   app.route('/api/v1', apiPackages(ctx));
   app.route('/store', storeFiles(ctx, storeReader));
   app.route('/', downloads(ctx));
+  // no token: a notification only makes the replica fetch public data sooner, and sync.notify()
+  // rate-limits it (a flood costs at most one fetch a second)
   app.post('/internal/replica/notify', async (c) => {
-    await sync.sync();
+    await sync.notify();
     return c.json({ head: sync.head });
   });
-  app.get('/internal/replica/status', (c) => c.json({ head: sync.head, synced_at: new Date(sync.syncedAt).toISOString() }));
+  app.get('/internal/replica/status', (c) => c.json({ head: sync.head, synced_at: new Date(sync.syncedAt).toISOString(), fetches: sync.fetches }));
   const storeRepo = createGitHttpHandler({
     reposRoot: ctx.layout.data, authenticate: async () => null, mayPush: async () => false, hookEnv: {}, log: ctx.log.child({ part: 'git' }),
   });
   const honoListener = getRequestListener(app.fetch);
-  const server = createServer((req, res) => {
+  const server = createServer(httpServerOptions(ctx.config.server), (req, res) => {
     if (/^\/store\.git(\/|\?|$)/.test(req.url ?? '')) return storeRepo.handle(req, res);
     void honoListener(req, res);
   });

@@ -14,6 +14,7 @@ import type { VmRunner } from '../builder/vm/vm-types.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../config/logger.js';
 import { Publisher } from '../publish/publisher.js';
+import { CommittedTree } from '../store/committed-tree.js';
 import { PortCatalog } from '../store/port-catalog.js';
 import { Store } from '../store/store.js';
 import { dataLayout, type DataLayout } from './data-layout.js';
@@ -24,8 +25,10 @@ export interface AppContext {
   log: Logger;
   layout: DataLayout;
   store: Store;
-  /** every package's index, in memory, for reads */
+  /** every package's summary in memory, and its index on demand, for reads */
   catalog: PortCatalog;
+  /** the store as of its last commit: what reads are served from */
+  committed: CommittedTree;
   users: UserStore;
   owners: PackageOwnersStore;
   queue: BuildQueue;
@@ -46,12 +49,13 @@ export interface OpenOptions {
 export async function openContext(config: LoadedConfig, log: Logger, opts: OpenOptions = {}): Promise<AppContext> {
   const layout = dataLayout(config.data);
   for (const dir of [layout.repos, layout.users, layout.packages, layout.state, layout.tmp]) await mkdir(dir, { recursive: true });
-  const store = new Store({ root: layout.store, stateDir: layout.state, tmpDir: layout.tmp, log: log.child({ part: 'store' }) });
+  const store = new Store({ root: layout.store, stateDir: layout.state, tmpDir: layout.tmp, log: log.child({ part: 'store' }), groupMax: config.store.group_commit_max });
   await store.open();
   // the store's git dir, reachable as DATA/store.git: what the git transport serves as BASE/store.git
   const storeGitLink = path.join(layout.data, 'store.git');
   if (!existsSync(storeGitLink)) await symlink(path.join('store', '.git'), storeGitLink).catch(() => {});
-  const catalog = new PortCatalog(store);
+  const committed = new CommittedTree(path.join(layout.store, '.git'));
+  const catalog = new PortCatalog(store, committed);
   const users = new UserStore(layout.users);
   const owners = new PackageOwnersStore(layout.packages);
   const queue: BuildQueue = config.queue.kind === 'redis'
@@ -63,11 +67,12 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
     eligible: async (name) => new Set((await eligibleEntries({ catalog, owners, users }, name)).map((e) => e.pkgid)),
   });
   const ctx: AppContext = {
-    config, log, layout, store, catalog, users, owners, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
+    config, log, layout, store, catalog, committed, users, owners, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
     close: async () => {
       await ctx.worker?.close();
       await publisher.close();
       await queue.close();
+      committed.close();
     },
   };
   if (opts.runner) {

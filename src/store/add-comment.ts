@@ -1,18 +1,9 @@
 // Comments on a submission: meta/comments/<n>.json, numbered 1, 2, …; one store commit each.
-import { readdir } from 'node:fs/promises';
+import { numberedJson } from './committed-tree.js';
 import { changeMeta } from './change-meta.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
 import { nowIso, type CommentDoc } from './submission-types.js';
-
-/** Numbers of the <n>.json files in a folder of the store, ascending. */
-export async function numberedJson(store: Store, rel: string): Promise<number[]> {
-  let names: string[] = [];
-  try {
-    names = await readdir(store.abs(rel));
-  } catch { /* none yet */ }
-  return names.map((f) => /^(\d+)\.json$/.exec(f)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => a - b);
-}
 
 export async function addComment(store: Store, pkgid: number, actor: string, text: string): Promise<CommentDoc> {
   return changeMeta(store, pkgid, `comment on ${pkgid}`, actor, async (tx) => {

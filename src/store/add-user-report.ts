@@ -22,6 +22,7 @@ export async function addUserReport(store: Store, pkgid: number, actor: string, 
     };
     if (r.log !== null) await tx.write(storePaths.reportLog(pkgid, n), r.log);
     await tx.writeJson(storePaths.report(pkgid, n), report);
+    if (report.status === 'failed') tx.failedReportAdded();
     return report;
   });
 }

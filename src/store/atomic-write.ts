@@ -1,5 +1,8 @@
-// Durable, atomic file writes: write a temp file beside the target, fsync it, rename it over
-// the target, fsync the folder. A reader sees the old bytes or the new ones, never a mix.
+// Atomic file writes: write a temp file beside the target, fsync it, rename it over the target,
+// fsync the folder. A reader sees the old bytes or the new ones, never a mix. Inside a store
+// transaction the fsyncs are left out (durable: false): the git commit that follows is the unit
+// of durability (its objects, ref and index are fsynced), and a working-tree file a crash leaves
+// torn differs from the index, so the store's open() restores it from the commit.
 // Also the one reader of such JSON files: null when the file does not exist.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
@@ -14,14 +17,21 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function atomicWrite(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+export interface WriteOptions {
+  mode?: number;
+  /** fsync the file before the rename and the folder after it (default true) */
+  durable?: boolean;
+}
+
+export async function atomicWrite(file: string, data: string | Buffer, opts: WriteOptions | number = {}): Promise<void> {
+  const { mode = 0o644, durable = true } = typeof opts === 'number' ? { mode: opts } : opts;
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
@@ -34,11 +44,11 @@ export async function atomicWrite(file: string, data: string | Buffer, mode = 0o
     await rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
-export const atomicWriteJson = (file: string, value: unknown, mode?: number) =>
-  atomicWrite(file, JSON.stringify(value, null, 2) + '\n', mode);
+export const atomicWriteJson = (file: string, value: unknown, opts?: WriteOptions | number) =>
+  atomicWrite(file, JSON.stringify(value, null, 2) + '\n', opts);
 
 /** The parsed JSON file, or null when it does not exist (other errors are thrown). */
 export async function readJsonFile<T>(file: string): Promise<T | null> {

@@ -1,8 +1,9 @@
-// One change to a submission's meta documents (flags, tags, votes, comments, user reports) as one
-// store commit authored by the acting user, with the package's index entries refreshed from the
-// tree in the same commit (the same derivation reindex and fsck use, so they always agree).
+// One change to a submission's meta documents (flags, tags, votes, comments, user reports),
+// committed with the package's index entries refreshed from the tree (the same derivation reindex
+// and fsck use, so they always agree). A group change: under load, changes made at the same
+// moment share one store commit, which lists each with its actor (Store.transact).
 import { MorphuxError } from '../domain/errors.js';
-import { deriveEntryMeta } from './derive-indexes.js';
+import { deriveDocsMeta, type DocsMeta } from './derive-indexes.js';
 import { updatePortIndex } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
@@ -13,6 +14,9 @@ export interface MetaTx extends Tx {
   info: SubmissionInfo;
   /** another pkgid of the same package whose meta this change also touches (a moved stable flag) */
   alsoTouched(pkgid: number): void;
+  /** this change added a user report with status failed (the entry's failed_reports goes up by one;
+   * recounting every report on each change would make a change cost grow with the reports) */
+  failedReportAdded(): void;
 }
 
 export async function changeMeta<T>(store: Store, pkgid: number, message: string, actor: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
@@ -20,15 +24,17 @@ export async function changeMeta<T>(store: Store, pkgid: number, message: string
     const info = await store.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid));
     if (!info) throw new MorphuxError('not_found', `no submission with pkgid ${pkgid}`, { pkgid });
     const touched = new Set<number>([pkgid]);
-    const result = await fn({ ...tx, info, alsoTouched: (id) => touched.add(id) });
-    const metas = new Map<number, Awaited<ReturnType<typeof deriveEntryMeta>>>();
-    for (const id of touched) metas.set(id, await deriveEntryMeta(store, id));
+    let failedAdded = 0;
+    const result = await fn({ ...tx, info, alsoTouched: (id) => touched.add(id), failedReportAdded: () => { failedAdded++; } });
+    const metas = new Map<number, DocsMeta>();
+    for (const id of touched) metas.set(id, await deriveDocsMeta(store, id));
     await updatePortIndex(tx, info.name, (ix) => {
       for (const e of ix.submissions) {
         const m = metas.get(e.pkgid);
         if (m) Object.assign(e, m);
+        if (e.pkgid === pkgid) e.failed_reports += failedAdded;
       }
     });
     return result;
-  });
+  }, { group: true });
 }

@@ -32,7 +32,9 @@ export async function createSubmission(store: Store, s: NewSubmission): Promise<
     const sha256 = createHash('sha256').update(s.tgz).digest('hex');
 
     return await store.transact(`submit ${manifest.name} ${manifest.version}`, s.submitter, async (tx) => {
-      const pkgid = await allocatePkgid(store.stateDir);
+      // a counter behind the tree (a state dir restored from an older backup) skips taken pkgids
+      let pkgid = await allocatePkgid(store.stateDir);
+      while (await store.exists(storePaths.portpkgDir(pkgid))) pkgid = await allocatePkgid(store.stateDir);
       const now = nowIso();
       const info: SubmissionInfo = {
         pkgid,

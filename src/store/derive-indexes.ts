@@ -1,6 +1,7 @@
 // Derives every package's flat index from the tree alone (submission_info.json, status.json and
 // the meta documents of each pkgid folder): the source of truth that reindex writes and fsck
-// compares. deriveEntryMeta is also what meta changes use to refresh an entry, so both agree.
+// compares. deriveDocsMeta is also what meta changes use to refresh an entry, so both agree; the
+// failed-report count, which needs every report read, is kept up by the change that adds one.
 import { readdir } from 'node:fs/promises';
 import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
 import { emptyPortIndex, type PortIndex, type PortIndexEntry } from './port-index.js';
@@ -9,14 +10,24 @@ import type { Store } from './store.js';
 import type { BuildReport, SubmissionInfo, SubmissionStatus } from './submission-types.js';
 
 export type EntryMeta = Pick<PortIndexEntry, 'stable' | 'tags' | 'votes' | 'failed_reports'>;
+export type DocsMeta = Omit<EntryMeta, 'failed_reports'>;
 
-/** The index fields that come from a submission's meta documents (flags, tags, votes, user reports). */
-export async function deriveEntryMeta(store: Store, pkgid: number): Promise<EntryMeta> {
+/** The index fields that come from a submission's flags, tags and votes documents (three small reads). */
+export async function deriveDocsMeta(store: Store, pkgid: number): Promise<DocsMeta> {
   const [flags, tags, votes] = await Promise.all([
     store.readJson<FlagsDoc>(storePaths.flags(pkgid)),
     store.readJson<TagsDoc>(storePaths.tags(pkgid)),
     store.readJson<VotesDoc>(storePaths.votes(pkgid)),
   ]);
+  return {
+    stable: flags?.stable ?? false,
+    tags: (tags?.tags ?? []).map((t) => t.tag).sort(),
+    votes: votes?.voters.length ?? 0,
+  };
+}
+
+/** User reports with status failed: every report of the submission is read (reindex and fsck). */
+export async function countFailedReports(store: Store, pkgid: number): Promise<number> {
   let failed = 0;
   let names: string[] = [];
   try {
@@ -28,12 +39,12 @@ export async function deriveEntryMeta(store: Store, pkgid: number): Promise<Entr
     const r = await store.readJson<BuildReport>(storePaths.report(pkgid, Number(m[1])));
     if (r?.kind === 'user' && r.status === 'failed') failed++;
   }
-  return {
-    stable: flags?.stable ?? false,
-    tags: (tags?.tags ?? []).map((t) => t.tag).sort(),
-    votes: votes?.voters.length ?? 0,
-    failed_reports: failed,
-  };
+  return failed;
+}
+
+/** The index fields that come from a submission's meta documents (flags, tags, votes, user reports). */
+export async function deriveEntryMeta(store: Store, pkgid: number): Promise<EntryMeta> {
+  return { ...(await deriveDocsMeta(store, pkgid)), failed_reports: await countFailedReports(store, pkgid) };
 }
 
 /** Every pkgid folder in the tree, as [pkgid, relative dir]. */

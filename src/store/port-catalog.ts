@@ -1,19 +1,106 @@
-// Every package's flat index, held in memory for reads (queries and pages stay fast at 100k
-// packages): loaded once, refreshed for the index files a store commit touched, and reloaded whole
-// when the store's branch moved under another process (an operator's `morphux store reindex`),
-// which a stat of the branch ref tells at the cost of one stat per read.
+// What reads need of every package's flat index, in memory, sized for 100k packages and 1M
+// submissions: a summary per package (what a package list shows and filters on, built once per
+// change of that package), the list orders (kept, and rebuilt only after a change), and the whole
+// index of recently read packages (an LRU; the rest is read on demand). Index files are read as of
+// the store's last commit (committed-tree.ts), never half-way through a change.
+// Loaded once, refreshed for the index files a store commit touched, and reloaded whole when the
+// store's branch moved under another process (an operator's `morphux store reindex`), which a
+// stat of the branch ref tells at the cost of one stat per read.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { listIndexedPorts, readPortIndex, type PortIndex, type PortIndexEntry } from './port-index.js';
+import { compareVersions } from '../domain/version.js';
+import type { TreeReader } from './committed-tree.js';
+import type { PortIndex, PortIndexEntry } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
 
 const INDEX_FILE = /^index\/ports\/[^/]+\/([^/]+)\.json$/;
+const CACHED_INDEXES = 2048;
+
+/** One row of a package list (the API's /api/v1/ports items). */
+export interface PortListItem {
+  name: string;
+  description: string;
+  category: string | null;
+  tags: string[];
+  latest_version: string | null;
+  latest_pkgid: number | null;
+  stable_pkgid: number | null;
+  votes: number;
+  failures: number;
+  updated_at: string;
+}
+
+export const PORT_SORTS = ['name', 'updated', 'votes', 'failures'] as const;
+export type PortSort = (typeof PORT_SORTS)[number];
+
+/** A package as lists see it: its row, and what filters and "newest" lists look at. */
+export interface PortSummary {
+  item: PortListItem;
+  /** name and description, lower case: what ?q= searches */
+  text: string;
+  /** the manifest's tags and every tag users put on a submission */
+  allTags: Set<string>;
+  submitters: Set<string>;
+  hasStable: boolean;
+  /** newest pkgid; newest updated_at of a stable and of a failed submission ('' when none) */
+  newestPkgid: number;
+  stableUpdatedAt: string;
+  failedUpdatedAt: string;
+}
+
+export type NamedEntry = PortIndexEntry & { name: string };
+
+function summarise(ix: PortIndex): PortSummary {
+  const subs = ix.submissions;
+  let latest: PortIndexEntry | undefined;
+  let stable: PortIndexEntry | undefined;
+  let votes = 0;
+  let failures = 0;
+  let updated = '';
+  let stableUpdatedAt = '';
+  let failedUpdatedAt = '';
+  let newestPkgid = 0;
+  const allTags = new Set(ix.tags);
+  const submitters = new Set<string>();
+  for (const s of subs) {
+    if (!latest || compareVersions(s.version, latest.version) > 0 || (compareVersions(s.version, latest.version) === 0 && s.pkgid > latest.pkgid)) latest = s;
+    if (s.stable) {
+      stable ??= s;
+      if (s.updated_at > stableUpdatedAt) stableUpdatedAt = s.updated_at;
+    }
+    if (s.state === 'failed' && s.updated_at > failedUpdatedAt) failedUpdatedAt = s.updated_at;
+    votes += s.votes;
+    failures += (s.state === 'failed' ? 1 : 0) + s.failed_reports;
+    if (s.updated_at > updated) updated = s.updated_at;
+    if (s.pkgid > newestPkgid) newestPkgid = s.pkgid;
+    for (const t of s.tags) allTags.add(t);
+    submitters.add(s.submitter);
+  }
+  return {
+    item: {
+      name: ix.name, description: ix.description, category: ix.category, tags: ix.tags,
+      latest_version: latest?.version ?? null, latest_pkgid: latest?.pkgid ?? null, stable_pkgid: stable?.pkgid ?? null,
+      votes, failures, updated_at: updated,
+    },
+    text: `${ix.name}\n${ix.description.toLowerCase()}`,
+    allTags, submitters, hasStable: !!stable, newestPkgid, stableUpdatedAt, failedUpdatedAt,
+  };
+}
+
+const byName = (a: PortSummary, b: PortSummary) => (a.item.name < b.item.name ? -1 : a.item.name > b.item.name ? 1 : 0);
+const ORDERS: Record<PortSort, (a: PortSummary, b: PortSummary) => number> = {
+  name: byName,
+  updated: (a, b) => (a.item.updated_at < b.item.updated_at ? 1 : a.item.updated_at > b.item.updated_at ? -1 : byName(a, b)),
+  votes: (a, b) => b.item.votes - a.item.votes || byName(a, b),
+  failures: (a, b) => b.item.failures - a.item.failures || byName(a, b),
+};
 
 export class PortCatalog {
-  private ports = new Map<string, PortIndex>();
-  private sorted: string[] | null = null;
-  private flat: Array<PortIndexEntry & { name: string }> | null = null;
+  private summaries = new Map<string, PortSummary>();
+  private orders = new Map<PortSort, PortSummary[]>();
+  /** whole indexes of recently read packages, least recently used first */
+  private indexes = new Map<string, PortIndex>();
   private refMtime = 0;
   private loaded = false;
   private loading: Promise<void> | null = null;
@@ -21,7 +108,7 @@ export class PortCatalog {
   /** commits made through this process since the last refresh */
   private ownCommits = 0;
 
-  constructor(private readonly store: Store) {
+  constructor(private readonly store: Store, private readonly tree: TreeReader) {
     store.onCommit((paths) => {
       this.ownCommits++;
       for (const p of paths) {
@@ -42,15 +129,30 @@ export class PortCatalog {
     return -1;
   }
 
+  private remember(ix: PortIndex): void {
+    this.indexes.delete(ix.name);
+    this.indexes.set(ix.name, ix);
+    if (this.indexes.size > CACHED_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
+  }
+
+  private read(name: string): Promise<PortIndex | null> {
+    return this.tree.readJson<PortIndex>(storePaths.portIndex(name));
+  }
+
   private async reloadAll(): Promise<void> {
-    const next = new Map<string, PortIndex>();
-    for (const name of await listIndexedPorts(this.store)) {
-      const ix = await readPortIndex(this.store, name);
-      if (ix) next.set(name, ix);
+    const next = new Map<string, PortSummary>();
+    this.indexes.clear();
+    const names: string[] = [];
+    for (const letter of await this.tree.list(storePaths.portIndexRoot)) {
+      for (const f of await this.tree.list(`${storePaths.portIndexRoot}/${letter}`)) if (f.endsWith('.json')) names.push(f.slice(0, -5));
     }
-    this.ports = next;
-    this.sorted = null;
-    this.flat = null;
+    for (let i = 0; i < names.length; i += 64) { // a few reads in flight: cat-file answers in turn
+      const batch = names.slice(i, i + 64);
+      const read = await Promise.all(batch.map((n) => this.read(n)));
+      read.forEach((ix, k) => { if (ix) next.set(batch[k]!, summarise(ix)); });
+    }
+    this.summaries = next;
+    this.orders.clear();
     this.dirty.clear();
   }
 
@@ -69,11 +171,18 @@ export class PortCatalog {
       } else {
         for (const name of [...this.dirty]) {
           this.dirty.delete(name);
-          const ix = await readPortIndex(this.store, name);
-          if (ix) this.ports.set(name, ix);
-          else this.ports.delete(name);
-          this.sorted = null;
-          this.flat = null;
+          const ix = await this.read(name);
+          this.indexes.delete(name);
+          const had = this.summaries.has(name);
+          if (ix) {
+            this.summaries.set(name, summarise(ix));
+            this.remember(ix);
+          } else {
+            this.summaries.delete(name);
+          }
+          // a new or removed package moves every order; a changed one all but the name order
+          for (const sort of this.orders.keys()) if (sort !== 'name' || had !== !!ix) this.orders.delete(sort);
+          if (ix && had) this.replaceInNameOrder(name);
         }
       }
       this.refMtime = mtime;
@@ -81,26 +190,77 @@ export class PortCatalog {
     return this.loading;
   }
 
+  /** The name order holds summary objects: put a package's new summary in its old place. */
+  private replaceInNameOrder(name: string): void {
+    const list = this.orders.get('name');
+    if (!list) return;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const n = list[mid]!.item.name;
+      if (n === name) {
+        list[mid] = this.summaries.get(name)!;
+        return;
+      }
+      if (n < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    this.orders.delete('name');
+  }
+
+  /** A package's whole index (every submission), or null. */
   async get(name: string): Promise<PortIndex | null> {
     await this.fresh();
-    return this.ports.get(name) ?? null;
-  }
-
-  /** All packages, by name. */
-  async all(): Promise<PortIndex[]> {
-    await this.fresh();
-    this.sorted ??= [...this.ports.keys()].sort();
-    return this.sorted.map((n) => this.ports.get(n)!);
-  }
-
-  /** Every submission of every package, newest pkgid first (shared; do not change it). */
-  async entries(): Promise<ReadonlyArray<PortIndexEntry & { name: string }>> {
-    await this.fresh();
-    if (!this.flat) {
-      const out: Array<PortIndexEntry & { name: string }> = [];
-      for (const ix of this.ports.values()) for (const e of ix.submissions) out.push({ ...e, name: ix.name });
-      this.flat = out.sort((a, b) => b.pkgid - a.pkgid);
+    if (!this.summaries.has(name)) return null;
+    const cached = this.indexes.get(name);
+    if (cached) {
+      this.remember(cached);
+      return cached;
     }
-    return this.flat;
+    const ix = await this.read(name);
+    if (ix) this.remember(ix);
+    return ix;
+  }
+
+  /** Every package's summary in the given order (shared: do not change it). */
+  async ordered(sort: PortSort): Promise<ReadonlyArray<PortSummary>> {
+    await this.fresh();
+    let list = this.orders.get(sort);
+    if (!list) {
+      list = [...this.summaries.values()].sort(ORDERS[sort]);
+      this.orders.set(sort, list);
+    }
+    return list;
+  }
+
+  /**
+   * The k newest submissions of every package that match `which`: by pkgid (recent), or by
+   * updated_at among the stable or the failed ones. Only the k packages that lead on that key
+   * are read, since the k newest entries can come from no others.
+   */
+  async newest(k: number, which: 'submitted' | 'stable' | 'failed'): Promise<NamedEntry[]> {
+    await this.fresh();
+    const key = (s: PortSummary): number | string => (which === 'submitted' ? s.newestPkgid : which === 'stable' ? s.stableUpdatedAt : s.failedUpdatedAt);
+    const top: PortSummary[] = [];
+    for (const s of this.summaries.values()) {
+      const v = key(s);
+      if (!v) continue;
+      if (top.length === k && v <= key(top[k - 1]!)) continue;
+      let i = top.length;
+      while (i > 0 && key(top[i - 1]!) < v) i--;
+      top.splice(i, 0, s);
+      if (top.length > k) top.pop();
+    }
+    const out: NamedEntry[] = [];
+    for (const s of top) {
+      const ix = await this.get(s.item.name);
+      for (const e of ix?.submissions ?? []) {
+        if (which === 'submitted' || (which === 'stable' ? e.stable : e.state === 'failed')) out.push({ ...e, name: s.item.name });
+      }
+    }
+    return which === 'submitted'
+      ? out.sort((a, b) => b.pkgid - a.pkgid).slice(0, k)
+      : out.sort((a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : b.pkgid - a.pkgid)).slice(0, k);
   }
 }

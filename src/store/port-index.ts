@@ -1,6 +1,6 @@
 // The flat per-package index, index/ports/<letter>/<name>.json, kept with lowdb: one small file
 // per package (lowdb rewrites a whole file on every write), written only inside a store
-// transaction, fsynced. Everything in it can be rebuilt from the tree (reindex.ts).
+// transaction, whose commit makes it durable. Everything in it can be rebuilt from the tree (reindex.ts).
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
@@ -37,14 +37,15 @@ export interface PortIndex {
   submissions: PortIndexEntry[];
 }
 
-/** lowdb adapter: JSON, written atomically and durably (lowdb's own JSONFile does not fsync). */
-class DurableJsonFile<T> implements Adapter<T> {
+/** lowdb adapter: JSON in the store's tree, replaced atomically (temp file, rename); the store
+ * transaction's commit is what makes it durable (atomic-write.ts). */
+class StoreJsonFile<T> implements Adapter<T> {
   constructor(private readonly file: string) {}
   async read(): Promise<T | null> {
     return readJsonFile<T>(this.file);
   }
   async write(data: T): Promise<void> {
-    await atomicWriteJson(this.file, data);
+    await atomicWriteJson(this.file, data, { durable: false });
   }
 }
 
@@ -54,7 +55,7 @@ export function emptyPortIndex(name: string): PortIndex {
 
 /** Reads a package's index (null when the package has no submissions). */
 export async function readPortIndex(store: Store, name: string): Promise<PortIndex | null> {
-  const db = new Low<PortIndex | null>(new DurableJsonFile(store.abs(storePaths.portIndex(name))), null);
+  const db = new Low<PortIndex | null>(new StoreJsonFile(store.abs(storePaths.portIndex(name))), null);
   await db.read();
   return db.data;
 }
@@ -62,7 +63,7 @@ export async function readPortIndex(store: Store, name: string): Promise<PortInd
 /** Changes a package's index inside a transaction. */
 export async function updatePortIndex(tx: Tx, name: string, change: (ix: PortIndex) => void): Promise<PortIndex> {
   const rel = storePaths.portIndex(name);
-  const db = new Low<PortIndex>(new DurableJsonFile(tx.abs(rel)), emptyPortIndex(name));
+  const db = new Low<PortIndex>(new StoreJsonFile(tx.abs(rel)), emptyPortIndex(name));
   await db.read();
   db.data ??= emptyPortIndex(name);
   change(db.data);

@@ -1,8 +1,7 @@
-// Reads one submission's documents from the tree: what GET /api/v1/pkg/<pkgid> answers.
-import { readdir } from 'node:fs/promises';
+// Reads one submission's documents (from the last commit, for readers): what GET /api/v1/pkg/<pkgid> answers.
 import { MorphuxError } from '../domain/errors.js';
+import type { TreeReader } from './committed-tree.js';
 import { storePaths } from './store-paths.js';
-import type { Store } from './store.js';
 import type { SubmissionInfo, SubmissionStatus } from './submission-types.js';
 
 export interface FlagsDoc {
@@ -26,26 +25,22 @@ export interface SubmissionView {
   reports: number;
 }
 
-async function countJson(store: Store, rel: string): Promise<number> {
-  try {
-    return (await readdir(store.abs(rel))).filter((f) => /^\d+\.json$/.test(f)).length;
-  } catch {
-    return 0;
-  }
+async function countJson(tree: TreeReader, rel: string): Promise<number> {
+  return (await tree.list(rel)).filter((f) => /^\d+\.json$/.test(f)).length;
 }
 
-export async function readSubmission(store: Store, pkgid: number): Promise<SubmissionView> {
+export async function readSubmission(tree: TreeReader, pkgid: number): Promise<SubmissionView> {
   const [submission, status] = await Promise.all([
-    store.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid)),
-    store.readJson<SubmissionStatus>(storePaths.status(pkgid)),
+    tree.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid)),
+    tree.readJson<SubmissionStatus>(storePaths.status(pkgid)),
   ]);
   if (!submission || !status) throw new MorphuxError('not_found', `no submission with pkgid ${pkgid}`, { pkgid });
   const [flags, tags, votes, comments, reports] = await Promise.all([
-    store.readJson<FlagsDoc>(storePaths.flags(pkgid)),
-    store.readJson<TagsDoc>(storePaths.tags(pkgid)),
-    store.readJson<VotesDoc>(storePaths.votes(pkgid)),
-    countJson(store, storePaths.comments(pkgid)),
-    countJson(store, storePaths.reports(pkgid)),
+    tree.readJson<FlagsDoc>(storePaths.flags(pkgid)),
+    tree.readJson<TagsDoc>(storePaths.tags(pkgid)),
+    tree.readJson<VotesDoc>(storePaths.votes(pkgid)),
+    countJson(tree, storePaths.comments(pkgid)),
+    countJson(tree, storePaths.reports(pkgid)),
   ]);
   return {
     submission,

@@ -8,8 +8,8 @@ import { MorphuxError } from '../domain/errors.js';
 
 const COMMITTER = { GIT_COMMITTER_NAME: 'Morphux store', GIT_COMMITTER_EMAIL: 'store@morphux.invalid' };
 
-export async function storeGit(root: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const r = await execa('git', args, { cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', ...env }, reject: false, stripFinalNewline: true });
+export async function storeGit(root: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
+  const r = await execa('git', args, { cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', ...env }, reject: false, stripFinalNewline: true, ...(input !== undefined ? { input } : {}) });
   if (r.exitCode !== 0) {
     throw new MorphuxError('internal', `git ${args[0]} in the store failed: ${String(r.stderr).trim().slice(0, 500)}`, { args });
   }
@@ -41,7 +41,8 @@ export async function initStoreRepo(root: string): Promise<void> {
 /** Stages the given paths (additions, changes and removals) and commits them; false when nothing changed. */
 export async function commitPaths(root: string, paths: string[], message: string, author: string): Promise<boolean> {
   if (paths.length === 0) return false;
-  await storeGit(root, ['add', '-A', '-f', '--', ...paths]); // -f: package trees may carry a .gitignore
+  // -f: package trees may carry a .gitignore; the paths go on stdin (a group commit may name thousands)
+  await storeGit(root, ['add', '-A', '-f', '--pathspec-from-file=-', '--pathspec-file-nul'], {}, paths.map((p) => `:(literal)${p}`).join('\0'));
   const staged = await execa('git', ['diff', '--cached', '--quiet'], { cwd: root, reject: false });
   if (staged.exitCode === 0) return false;
   await storeGit(root, ['commit', '-q', '--no-verify', '-m', message, `--author=${author}`]);

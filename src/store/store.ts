@@ -4,11 +4,11 @@
 // so `morphux` operator commands and the server can both write. After a crash, open() rolls back
 // whatever was written but not committed: that work was never acknowledged.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../config/logger.js';
-import { atomicWrite, atomicWriteJson, fsyncDir, readJsonFile } from './atomic-write.js';
+import { atomicWrite, atomicWriteJson, readJsonFile } from './atomic-write.js';
 import { AsyncMutex } from './async-mutex.js';
 import { authorOf, commitPaths, initStoreRepo, storeGit } from './store-git.js';
 
@@ -20,6 +20,8 @@ export interface StoreOptions {
   /** scratch space on the same filesystem (DATA/tmp) */
   tmpDir: string;
   log: Logger;
+  /** most changes one group commit takes (1: a commit per change) */
+  groupMax?: number;
 }
 
 export interface Tx {
@@ -36,6 +38,28 @@ export interface Tx {
   touched(rel: string): void;
 }
 
+export interface TransactOptions {
+  /** may share a commit with other grouped changes made at the same moment (see transact) */
+  group?: boolean;
+}
+
+interface Pending {
+  message: string;
+  actor: string;
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The commit message and author of a group: the change's own when alone, else each listed. */
+function describeGroup(group: Pending[]): [string, string] {
+  if (group.length === 1) return [group[0].message, authorOf(group[0].actor)];
+  const actors = new Set(group.map((c) => c.actor));
+  const subject = `${group.length} changes: ${group[0].message}, …`;
+  const body = group.map((c) => `- ${c.message} (${c.actor})`).join('\n');
+  return [`${subject}\n\n${body}\n`, authorOf(actors.size === 1 ? group[0].actor : 'morphux')];
+}
+
 export class Store {
   readonly root: string;
   readonly tmpDir: string;
@@ -43,12 +67,16 @@ export class Store {
   private readonly log: Logger;
   private readonly mutex = new AsyncMutex();
   private commitListeners: Array<(paths: string[]) => void> = [];
+  private readonly groupMax: number;
+  private pending: Pending[] = [];
+  private draining = false;
 
   constructor(opts: StoreOptions) {
     this.root = opts.root;
     this.stateDir = opts.stateDir;
     this.tmpDir = opts.tmpDir;
     this.log = opts.log;
+    this.groupMax = opts.groupMax ?? 256;
   }
 
   abs(rel: string): string {
@@ -107,47 +135,111 @@ export class Store {
     });
   }
 
-  /** One change to the store: fn writes through tx; everything it touched becomes one commit. */
-  async transact<T>(message: string, actor: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
+  /**
+   * One change to the store: fn writes through tx and everything it touched is committed before
+   * the returned promise resolves. With `group`, changes that arrive while another commit is
+   * being made are committed together (group commit: one git commit, one round of fsyncs, for
+   * many changes); such an fn must write only through tx and be safe to run again, because when
+   * one change of a group fails after writing, the tree goes back to the last commit and the
+   * others are run again.
+   */
+  transact<T>(message: string, actor: string, fn: (tx: Tx) => Promise<T>, opts: TransactOptions = {}): Promise<T> {
+    if (!opts.group || this.groupMax <= 1) return this.exclusive(() => this.runGroup([{ message, actor, fn, resolve: () => {}, reject: () => {} }], true)) as Promise<T>;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ message, actor, fn, resolve: resolve as (v: unknown) => void, reject });
+      this.kick();
+    });
+  }
+
+  /** Commits the waiting grouped changes, a group at a time, each in its turn for the lock. */
+  private kick(): void {
+    if (this.draining || this.pending.length === 0) return;
+    this.draining = true;
+    void this.exclusive(() => this.runGroup(this.pending.splice(0, this.groupMax), false))
+      .catch(() => { /* each change was told */ })
+      .finally(() => {
+        this.draining = false;
+        this.kick();
+      });
+  }
+
+  /**
+   * Runs the changes in order and commits what they wrote as one commit. Alone (single), the
+   * change's own error is thrown; grouped, each change's promise settles on its own.
+   */
+  private async runGroup(group: Pending[], single: boolean): Promise<unknown> {
+    let live = group;
+    for (;;) {
+      const results = new Map<Pending, unknown>();
       const touched = new Set<string>();
-      const tx: Tx = {
-        abs: (rel) => this.abs(rel),
-        write: async (rel, data) => { touched.add(rel); await atomicWrite(this.abs(rel), data); },
-        writeJson: async (rel, value) => { touched.add(rel); await atomicWriteJson(this.abs(rel), value); },
-        placeDir: async (from, rel) => {
-          touched.add(rel);
-          const to = this.abs(rel);
-          await mkdir(path.dirname(to), { recursive: true });
-          await rename(from, to); // fails if `to` exists and is not empty: immutability
-          await fsyncDir(path.dirname(to));
-        },
-        replaceDir: async (from, rel) => {
-          touched.add(rel);
-          const to = this.abs(rel);
-          await mkdir(path.dirname(to), { recursive: true });
-          const old = path.join(this.tmpDir, `old-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-          if (existsSync(to)) await rename(to, old);
-          await rename(from, to);
-          await fsyncDir(path.dirname(to));
-          await rm(old, { recursive: true, force: true });
-        },
-        remove: async (rel) => { touched.add(rel); await rm(this.abs(rel), { recursive: true, force: true }); },
-        touched: (rel) => { touched.add(rel); },
-      };
-      let result: T;
+      let rerun = false;
+      for (const change of live) {
+        const mine = new Set<string>();
+        try {
+          results.set(change, await change.fn(this.txOver(mine)));
+          for (const p of mine) touched.add(p);
+        } catch (e) {
+          this.log.error({ err: e, message: change.message }, 'store change failed; nothing of it is kept');
+          live = live.filter((c) => c !== change);
+          if (single) {
+            await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
+            throw e;
+          }
+          change.reject(e);
+          if (mine.size === 0) continue; // refused before it wrote anything: the others stand
+          // it wrote part of itself: back to the last commit, and the others again without it
+          try {
+            await this.rollback();
+          } catch (err) {
+            this.log.error({ err }, 'store rollback failed');
+            for (const c of live) c.reject(err);
+            return undefined;
+          }
+          rerun = true;
+          break;
+        }
+      }
+      if (rerun) continue;
       try {
-        result = await fn(tx);
-        await commitPaths(this.root, [...touched], message, authorOf(actor));
+        await commitPaths(this.root, [...touched], ...describeGroup(live));
       } catch (e) {
-        // leave nothing half-done behind: back to the last commit
-        this.log.error({ err: e, message }, 'store change failed; rolling back');
+        this.log.error({ err: e, changes: live.length }, 'store commit failed; rolling back');
         await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
-        throw e;
+        if (single) throw e;
+        for (const c of live) c.reject(e);
+        return undefined;
       }
       for (const l of this.commitListeners) l([...touched]);
-      return result;
-    });
+      for (const c of live) c.resolve(results.get(c));
+      return single ? results.get(live[0]) : undefined;
+    }
+  }
+
+  /** The write handle of one change; every path it writes goes into `touched`. */
+  private txOver(touched: Set<string>): Tx {
+    const quick = { durable: false }; // the commit is the durability point (atomic-write.ts)
+    return {
+      abs: (rel) => this.abs(rel),
+      write: async (rel, data) => { touched.add(rel); await atomicWrite(this.abs(rel), data, quick); },
+      writeJson: async (rel, value) => { touched.add(rel); await atomicWriteJson(this.abs(rel), value, quick); },
+      placeDir: async (from, rel) => {
+        touched.add(rel);
+        const to = this.abs(rel);
+        await mkdir(path.dirname(to), { recursive: true });
+        await rename(from, to); // fails if `to` exists and is not empty: immutability
+      },
+      replaceDir: async (from, rel) => {
+        touched.add(rel);
+        const to = this.abs(rel);
+        await mkdir(path.dirname(to), { recursive: true });
+        const old = path.join(this.tmpDir, `old-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+        if (existsSync(to)) await rename(to, old);
+        await rename(from, to);
+        await rm(old, { recursive: true, force: true });
+      },
+      remove: async (rel) => { touched.add(rel); await rm(this.abs(rel), { recursive: true, force: true }); },
+      touched: (rel) => { touched.add(rel); },
+    };
   }
 
   /** Called after every commit (read caches, the store.git notifier). */
@@ -155,8 +247,18 @@ export class Store {
     this.commitListeners.push(listener);
   }
 
+  /** A JSON file of the working tree (what a transaction reads), null when absent. */
   async readJson<T>(rel: string): Promise<T | null> {
     return readJsonFile<T>(this.abs(rel));
+  }
+
+  /** Names in a folder of the working tree, [] when absent. */
+  async list(rel: string): Promise<string[]> {
+    try {
+      return await readdir(this.abs(rel));
+    } catch {
+      return [];
+    }
   }
 
   async exists(rel: string): Promise<boolean> {

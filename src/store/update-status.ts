@@ -60,5 +60,5 @@ export async function updateStatus(store: Store, pkgid: number, c: StatusChange)
       }
     });
     return status;
-  });
+  }, { group: true });
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/config/logger.js';
 import { allocatePkgid } from '../../src/store/allocate-pkgid.js';
+import { CommittedTree } from '../../src/store/committed-tree.js';
 import { Store } from '../../src/store/store.js';
 
 describe('store transactions', () => {
@@ -73,5 +74,110 @@ describe('store transactions', () => {
     expect(new Set(ids).size).to.equal(20);
     expect(Math.min(...ids)).to.equal(1);
     expect(await status()).to.equal('');
+  });
+});
+
+describe('store group commit', () => {
+  let dir: string;
+  let store: Store;
+  const git = async (...args: string[]) => (await execa('git', args, { cwd: store.root })).stdout;
+  const commits = async () => Number(await git('rev-list', '--count', 'HEAD'));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'store-group-'));
+    store = new Store({ root: path.join(dir, 'store'), stateDir: path.join(dir, 'state'), tmpDir: path.join(dir, 'tmp'), log: silentLogger });
+    await store.open();
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('commits changes made at the same moment together, each listed with its actor, none lost', async () => {
+    const n = await commits();
+    const done = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      store.transact(`note ${i}`, i % 2 ? 'alice' : 'bob', async (tx) => { await tx.writeJson(`notes/${i}.json`, { i }); return i; }, { group: true })));
+    expect(done).to.deep.equal(Array.from({ length: 60 }, (_, i) => i));
+    const made = (await commits()) - n;
+    expect(made).to.be.greaterThan(0).and.lessThan(60);
+    const log = await git('log', '--format=%an%n%B', `HEAD~${made}..HEAD`);
+    for (let i = 0; i < 60; i++) expect(log).to.match(new RegExp(`note ${i}\\b`));
+    expect(log).to.contain('morphux');
+    expect((await git('ls-tree', '-r', '--name-only', 'HEAD', 'notes')).split('\n')).to.have.length(60);
+    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+  });
+
+  it('drops a change that fails after writing, and keeps the others of its group', async () => {
+    const runs = new Map<number, number>();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) =>
+      store.transact(`c ${i}`, 'alice', async (tx) => {
+        runs.set(i, (runs.get(i) ?? 0) + 1);
+        await tx.write(`c/${i}.txt`, String(i));
+        await tx.write('shared.txt', `last ${i}`);
+        if (i === 5) throw new Error('boom after writing');
+        return i;
+      }, { group: true })));
+    expect(results.map((r) => r.status)).to.deep.equal(results.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+    const files = (await git('ls-tree', '-r', '--name-only', 'HEAD', 'c')).split('\n');
+    expect(files).to.have.length(9).and.not.include('c/5.txt');
+    expect(existsSync(path.join(store.root, 'c/5.txt'))).to.equal(false);
+    expect(await git('show', 'HEAD:shared.txt')).to.match(/^last \d$/).and.not.equal('last 5');
+    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+    expect(runs.get(5)).to.equal(1);
+  });
+
+  it('does not run the others again when a change is refused before it writes', async () => {
+    const runs = new Map<number, number>();
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) =>
+      store.transact(`d ${i}`, 'alice', async (tx) => {
+        runs.set(i, (runs.get(i) ?? 0) + 1);
+        if (i % 3 === 0) throw new Error('refused');
+        await tx.write(`d/${i}.txt`, String(i));
+      }, { group: true })));
+    expect(results.filter((r) => r.status === 'rejected')).to.have.length(3);
+    expect([...runs.values()].every((n) => n === 1)).to.equal(true);
+    expect((await git('ls-tree', '-r', '--name-only', 'HEAD', 'd')).split('\n')).to.have.length(5);
+  });
+
+  it('takes at most groupMax changes a commit, and lets an ungrouped change through between groups', async () => {
+    const small = new Store({ root: store.root, stateDir: store.stateDir, tmpDir: store.tmpDir, log: silentLogger, groupMax: 10 });
+    const n = await commits();
+    const grouped = Array.from({ length: 100 }, (_, i) =>
+      small.transact(`g ${i}`, 'alice', async (tx) => tx.write(`g/${i}`, 'x'), { group: true }));
+    const alone = small.transact('alone', 'bob', async (tx) => tx.write('alone.txt', 'a'));
+    await Promise.all([...grouped, alone]);
+    expect((await commits()) - n).to.equal(11);
+    const subjects = (await git('log', '--format=%s')).split('\n');
+    expect(subjects.indexOf('alone'), 'the ungrouped change waited for every group').to.be.greaterThan(0);
+  });
+});
+
+describe('reads from the last commit', () => {
+  it('never see a change before its commit, and see it right after', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'store-read-'));
+    const store = new Store({ root: path.join(dir, 'store'), stateDir: path.join(dir, 'state'), tmpDir: path.join(dir, 'tmp'), log: silentLogger });
+    await store.open();
+    const committed = new CommittedTree(path.join(store.root, '.git'));
+    try {
+      await store.transact('first', 'alice', async (tx) => { await tx.writeJson('s/status.json', { state: 'building' }); });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let written!: () => void;
+      const halfway = new Promise<void>((r) => { written = r; });
+      const change = store.transact('second', 'alice', async (tx) => {
+        await tx.writeJson('s/status.json', { state: 'good' });
+        written();
+        await gate; // the report is not written yet
+        await tx.writeJson('s/reports/1.json', { n: 1 });
+      }, { group: true });
+      await halfway;
+      expect(await store.readJson('s/status.json')).to.deep.equal({ state: 'good' }); // the writer's view
+      expect(await committed.readJson('s/status.json')).to.deep.equal({ state: 'building' });
+      expect(await committed.list('s/reports')).to.deep.equal([]);
+      release();
+      await change;
+      expect(await committed.readJson('s/status.json')).to.deep.equal({ state: 'good' });
+      expect(await committed.list('s/reports')).to.deep.equal(['1.json']);
+    } finally {
+      committed.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -53,11 +53,11 @@ export function apiPackages(ctx: AppContext): Hono {
     });
   });
 
-  app.get('/pkg/:pkgid', async (c) => c.json(await readSubmission(ctx.store, parsePkgid(c.req.param('pkgid')))));
+  app.get('/pkg/:pkgid', async (c) => c.json(await readSubmission(ctx.committed, parsePkgid(c.req.param('pkgid')))));
 
   app.get('/pkg/:pkgid/log', async (c) => {
     const pkgid = parsePkgid(c.req.param('pkgid'));
-    const view = await readSubmission(ctx.store, pkgid);
+    const view = await readSubmission(ctx.committed, pkgid);
     c.header('Content-Type', 'text/plain; charset=utf-8');
     c.header('Cache-Control', 'no-store');
     return stream(c, async (out) => {

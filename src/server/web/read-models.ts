@@ -1,34 +1,11 @@
-// What the pages show, read from the store's indexes and trees: recent submissions, the
-// stable ones, recent failures, a package's page and a submission's page.
-import { readdir } from 'node:fs/promises';
-import type { PortIndexEntry } from '../../store/port-index.js';
+// What the pages show beyond the catalog (store/port-catalog.ts): a submission page, with its
+// tree, reports and comments read from the store.
+import { readNumbered } from '../../store/committed-tree.js';
 import { readSubmission, type SubmissionView } from '../../store/read-submission.js';
 import { storePaths } from '../../store/store-paths.js';
 import type { BuildReport } from '../../store/submission-types.js';
 import type { AppContext } from '../../service/app-context.js';
 
-export type NamedEntry = PortIndexEntry & { name: string };
-
-/** Every submission of every package (newest pkgid first). */
-export async function allEntries(ctx: AppContext): Promise<ReadonlyArray<NamedEntry>> {
-  return ctx.catalog.entries();
-}
-
-async function numbered<T>(ctx: AppContext, dir: string): Promise<T[]> {
-  let names: string[] = [];
-  try {
-    names = await readdir(ctx.store.abs(dir));
-  } catch {
-    return [];
-  }
-  const ns = names.map((f) => /^(\d+)\.json$/.exec(f)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => a - b);
-  const out: T[] = [];
-  for (const n of ns) {
-    const doc = await ctx.store.readJson<T>(`${dir}/${n}.json`);
-    if (doc) out.push(doc);
-  }
-  return out;
-}
 
 export interface CommentView {
   n: number;
@@ -44,10 +21,10 @@ export interface SubmissionPage {
 }
 
 export async function submissionPage(ctx: AppContext, pkgid: number): Promise<SubmissionPage> {
-  const view = await readSubmission(ctx.store, pkgid);
+  const view = await readSubmission(ctx.committed, pkgid);
   const [reports, comments] = await Promise.all([
-    numbered<BuildReport>(ctx, storePaths.reports(pkgid)),
-    numbered<CommentView & { body?: string }>(ctx, storePaths.comments(pkgid)),
+    readNumbered<BuildReport>(ctx.committed, storePaths.reports(pkgid)),
+    readNumbered<CommentView & { body?: string }>(ctx.committed, storePaths.comments(pkgid)),
   ]);
   return { view, reports, comments: comments.map((c) => ({ ...c, text: c.text ?? c.body ?? '' })) };
 }

@@ -1,0 +1,103 @@
+// Bench (issue 8.5): the indexes at scale. Generates a store of P packages with S submissions each
+// (default 100,000 × 10 = 1,000,000 submissions in the flat indexes), starts the built server on it
+// as its own process and measures: the time the first read takes (the catalog loading), the
+// server's resident memory with the index loaded, p50/p99 of queries over HTTP, and the cost of
+// adding one submission (an upload of a new version, the 201 latency, median of U) — each
+// against the same on a store of 100 packages × S measured in the same run.
+// Targets: query p99 ≤ 10 ms, adding ≤ 1.5× the small store's cost, RSS ≤ 300 MB.
+// Run: npm run build && npx tsx bench/index-scale.ts [packages=100000] [perPackage=10] [requests=200] [uploads=20]
+import { execa } from 'execa';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { packFixture, upload } from '../test/support/portpkgs.js';
+import { freePort, morphux, ServerProcess } from '../test/support/server-process.js';
+import { generateStore, pkgName } from './support/generated-store.js';
+
+const PACKAGES = Number(process.argv[2] ?? 100_000);
+const PER = Number(process.argv[3] ?? 10);
+const REQUESTS = Number(process.argv[4] ?? 200);
+const UPLOADS = Number(process.argv[5] ?? 20);
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+async function rssMiB(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) / 1024;
+}
+
+interface Scale { packages: number; loadMs: number; rssMiB: number; queries: Array<{ what: string; p50: number; p99: number }>; addMs: number; addP90: number; rssAfterMiB: number }
+
+async function measure(packages: number): Promise<Scale> {
+  const data = await mkdtemp(path.join(os.tmpdir(), 'bench-index-'));
+  try {
+    const t0 = performance.now();
+    await generateStore(data, { packages, perPackage: PER, folders: 100 });
+    console.log(`  generated ${packages} packages × ${PER} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const token = (await morphux(['user', 'add', 'alice', '--admin', '--data', data])).trim().split(/\s+/).at(-1)!;
+    const server = new ServerProcess(data, await freePort(), { built: true, log: path.join(os.tmpdir(), 'bench-index-server.log') });
+    await server.start();
+    try {
+      const pid = server.pid!;
+      const tl = performance.now();
+      await (await fetch(`${server.url}/api/v1/ports?q=nothing-matches`)).arrayBuffer();
+      const loadMs = performance.now() - tl;
+      await new Promise((r) => setTimeout(r, 1000));
+      const rss = await rssMiB(pid);
+      const mid = Math.max(1, Math.floor(packages / 2));
+      const urls: Array<[string, string]> = [
+        ['one package (GET /api/v1/ports/NAME)', `/api/v1/ports/${pkgName(mid)}`],
+        ['newest pkgid of a name (GET /port/NAME, 301)', `/port/${pkgName(mid)}`],
+        ['one submission (GET /api/v1/pkg/ID)', '/api/v1/pkg/42'],
+        ['search by text (?q=…)', `/api/v1/ports?q=number%20${mid}`],
+        ['by tag (?tag=t7)', '/api/v1/ports?tag=t7'],
+        ['by category, newest first', '/api/v1/ports?category=net&sort=updated'],
+        ['all by votes', '/api/v1/ports?sort=votes'],
+        ['all by name', '/api/v1/ports'],
+      ];
+      const queries = [];
+      for (const [what, u] of urls) {
+        const ms: number[] = [];
+        for (let i = 0; i < REQUESTS; i++) {
+          const t = performance.now();
+          const r = await fetch(`${server.url}${u}`, { redirect: 'manual' });
+          await r.arrayBuffer();
+          if (r.status >= 400) throw new Error(`${u}: ${r.status}`);
+          ms.push(performance.now() - t);
+        }
+        queries.push({ what, p50: pct(ms, 50), p99: pct(ms, 99) });
+      }
+      const add: number[] = [];
+      for (let i = 0; i < UPLOADS; i++) {
+        const name = pkgName(1 + ((i * 7919) % packages));
+        const tgz = await packFixture('hello', (p) => { p.name = name; p.version = `9.${i}`; });
+        const t = performance.now();
+        const r = await upload(server, tgz, token);
+        add.push(performance.now() - t);
+        if (r.status !== 201) throw new Error(`upload ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+      }
+      // the new submissions are visible to queries right away
+      const seen = await (await fetch(`${server.url}/api/v1/ports/${pkgName(1)}`)).json() as { submissions?: unknown[] };
+      if (!JSON.stringify(seen).includes('"9.0"')) throw new Error('an added submission is not in the index');
+      return { packages, loadMs, rssMiB: rss, queries, addMs: pct(add, 50), addP90: pct(add, 90), rssAfterMiB: await rssMiB(pid) };
+    } finally {
+      await server.kill();
+    }
+  } finally {
+    await rm(data, { recursive: true, force: true });
+  }
+}
+
+await execa('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+console.log(`index scale: ${PACKAGES} packages × ${PER} submissions, reference 100 × ${PER}; ${REQUESTS} requests a query, ${UPLOADS} uploads`);
+const small = await measure(100);
+const big = await measure(PACKAGES);
+for (const s of [small, big]) {
+  console.log(`\n${s.packages} packages (${s.packages * PER} submissions): first read ${s.loadMs.toFixed(0)} ms, RSS ${s.rssMiB.toFixed(0)} MiB loaded, ${s.rssAfterMiB.toFixed(0)} MiB after the uploads`);
+  for (const q of s.queries) console.log(`  ${q.what.padEnd(48)} p50 ${q.p50.toFixed(2).padStart(7)} ms  p99 ${q.p99.toFixed(2).padStart(7)} ms`);
+  console.log(`  add one submission (upload, 201)                 median ${s.addMs.toFixed(1)} ms  p90 ${s.addP90.toFixed(1)} ms`);
+}
+const worstP99 = Math.max(...big.queries.map((q) => q.p99));
+console.log(`\nworst query p99 at ${PACKAGES}: ${worstP99.toFixed(2)} ms (target ≤ 10)`);
+console.log(`add cost ${PACKAGES} / 100 packages: ${(big.addMs / small.addMs).toFixed(2)}× (target ≤ 1.5)`);
+console.log(`RSS with the index loaded: ${big.rssMiB.toFixed(0)} MiB (target ≤ 300)`);

@@ -1,0 +1,50 @@
+// The store as of its last commit, read through one long-lived `git cat-file --batch`: what reads
+// are served from, so a change still being written (a group commit under way, a build's status
+// before its report) is never seen half-done. The working tree (Store, also a TreeReader) is for
+// writers, inside a transaction.
+import { GitObjectReader, parseTree } from './git-object-reader.js';
+
+/** Read access to a store tree: JSON documents and the names in a folder. */
+export interface TreeReader {
+  /** the parsed JSON file, or null when there is none */
+  readJson<T>(rel: string): Promise<T | null>;
+  /** names in a folder, [] when there is none */
+  list(rel: string): Promise<string[]>;
+}
+
+export class CommittedTree implements TreeReader {
+  readonly objects: GitObjectReader;
+
+  constructor(gitDir: string) {
+    this.objects = new GitObjectReader(gitDir);
+  }
+
+  async readJson<T>(rel: string): Promise<T | null> {
+    const o = await this.objects.read(`HEAD:${rel}`);
+    return o?.type === 'blob' ? (JSON.parse(o.data.toString('utf8')) as T) : null;
+  }
+
+  async list(rel: string): Promise<string[]> {
+    const o = await this.objects.read(`HEAD:${rel}`);
+    return o?.type === 'tree' ? parseTree(o.data).map((e) => e.name) : [];
+  }
+
+  close(): void {
+    this.objects.close();
+  }
+}
+
+/** Numbers of the <n>.json files in a folder, ascending. */
+export async function numberedJson(tree: TreeReader, rel: string): Promise<number[]> {
+  return (await tree.list(rel)).map((f) => /^(\d+)\.json$/.exec(f)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => a - b);
+}
+
+/** The <n>.json documents of a folder (comments, reports), in order. */
+export async function readNumbered<T>(tree: TreeReader, rel: string): Promise<T[]> {
+  const out: T[] = [];
+  for (const n of await numberedJson(tree, rel)) {
+    const doc = await tree.readJson<T>(`${rel}/${n}.json`);
+    if (doc) out.push(doc);
+  }
+  return out;
+}
