@@ -60,8 +60,9 @@ program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@sta
   .option('--mirror [url]', 'fetch the built binaries from a signed mirror (ftp://, ftps://, http(s)://; no URL: MPM_MIRROR or the mpm config)')
   .option('--public-key <key>', 'with --mirror: a trusted signing key, ed25519:… (repeatable; env MPM_PUBLIC_KEYS)', (v: string, acc: string[] = []) => [...acc, v])
   .option('--content-keys <file>', 'with --mirror: the content keys file to decrypt with (env MPM_CONTENT_KEYS)')
+  .option('--ca-file <file>', 'with an ftps:// or https:// mirror: PEM of CAs to trust besides the system\'s (env MPM_CA_FILE)')
   .option('--arch <arch>', 'with --mirror: architecture', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
-  .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; arch: string }) => {
+  .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; arch: string }) => {
     if (o.mirror !== undefined) {
       const m = await mpmMirrorGet({ ...(await mirrorSettings(o)), spec, arch: o.arch, output: o.output, extract: o.extract });
       print(m, () => `${m.name} ${m.version} (pkgid ${m.pkgid}, ${m.arch}) from ${m.mirror}, index #${m.sequence}: verified -> ${m.file ?? m.extracted}`);

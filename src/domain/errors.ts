@@ -29,6 +29,7 @@ export const ErrorCodes = [
   'unknown_key', // signed or encrypted under a key the client does not trust or hold
   'index_replayed', // a signed index older (lower sequence) than one already seen
   'index_expired', // a signed index past its valid_until
+  'tls_untrusted', // a TLS peer (an FTPS or HTTPS mirror) whose certificate does not verify against the trusted CAs
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -35,7 +35,7 @@ export class ArtifactCatalog {
   }
 
   localFile(rel: string): string {
-    return path.join(this.p.artifacts, ...rel.split('/'));
+    return this.p.local(rel);
   }
 
   /** Good submissions at HEAD whose artifacts are not built yet. */

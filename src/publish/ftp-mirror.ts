@@ -1,11 +1,15 @@
-// One FTP(S) mirror through basic-ftp: connect and log in, and the upload that never shows a
-// partial file under its final name (write <dir>/.<file>.part, resume it with APPE when a
-// previous try left part of it, check its size, then rename). Paths are absolute on the server.
+// One FTP(S) mirror through basic-ftp: connect and log in (FTPS trusting the system's CAs and
+// ca_file), and the upload that never shows a partial or wrong file under its final name (write
+// <dir>/.<file>.part, resume it with APPE when a previous try left part of it, check its size and,
+// with verify: sha256, its hash: the server's HASH/XSHA256 when FEAT offers it, else read back;
+// then rename). Paths are absolute on the server.
 import { Client } from 'basic-ftp';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { MorphuxError } from '../domain/errors.js';
+import { trustedCas, untrustedCertificate } from '../domain/tls-trust.js';
 
 export interface MirrorConfig {
   name: string;
@@ -14,27 +18,56 @@ export interface MirrorConfig {
   password_file: string | null;
   dir: string;
   tls_verify: boolean;
+  ca_file: string | null;
+  verify: 'sha256' | 'size';
+}
+
+/** What a file on the mirror must be: its size and the sha256 of its bytes. */
+export interface Expected {
+  size: number;
+  sha256: string;
+}
+
+type HashCommand = 'HASH' | 'XSHA256' | 'read-back';
+
+/**
+ * The sha256 in a reply to HASH (draft-bryan-ftpext-hash: `213 SHA-256 0-49 <hex> <file>`) or
+ * XSHA256 (`250 <hex>`), or null when the reply names no SHA-256 of the whole file.
+ */
+export function parseHashReply(command: 'HASH' | 'XSHA256', message: string, size: number): string | null {
+  const line = message.split('\n').map((l) => l.trim()).find((l) => /^2\d\d[ -]/.test(l)) ?? '';
+  if (command === 'XSHA256') return /^2\d\d[ -]([0-9a-fA-F]{64})\b/.exec(line)?.[1].toLowerCase() ?? null;
+  const m = /^2\d\d[ -](\S+) (\d+)-(\d+) ([0-9a-fA-F]{64})\b/.exec(line);
+  if (!m || m[1].toUpperCase() !== 'SHA-256' || Number(m[2]) !== 0) return null;
+  // the end of the range is the last byte (inclusive) in the draft; some servers give the size
+  if (size > 0 && Number(m[3]) !== size - 1 && Number(m[3]) !== size) return null;
+  return m[4].toLowerCase();
 }
 
 export class FtpMirror {
   private client: Client | null = null;
+  /** how this server's files are hashed, decided once per connection from FEAT */
+  private hashCommand: HashCommand | null = null;
   constructor(readonly cfg: MirrorConfig, private readonly timeoutMs = 30_000) {}
 
   async connect(): Promise<void> {
     const u = new URL(this.cfg.url);
     const secure = u.protocol === 'ftps:';
     const password = this.cfg.password_file ? (await readFile(this.cfg.password_file, 'utf8')).split('\n')[0] : 'morphux@';
+    const ca = secure && this.cfg.ca_file ? trustedCas(await readFile(this.cfg.ca_file, 'utf8')) : undefined;
     const client = new Client(this.timeoutMs);
     try {
       await client.access({
         host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 21, user: this.cfg.user, password,
-        secure, secureOptions: secure ? { rejectUnauthorized: this.cfg.tls_verify } : undefined,
+        secure, secureOptions: secure ? { rejectUnauthorized: this.cfg.tls_verify, ca } : undefined,
       });
     } catch (e) {
       client.close();
-      throw new MorphuxError('infrastructure', `mirror ${this.cfg.name}: cannot log in: ${(e as Error).message}`);
+      throw untrustedCertificate(e, `mirror ${this.cfg.name}`, 'set ca_file on the mirror to the PEM of the CA that signed it (or tls_verify: false)')
+        ?? new MorphuxError('infrastructure', `mirror ${this.cfg.name}: cannot log in: ${(e as Error).message}`);
     }
     this.client = client;
+    this.hashCommand = null;
   }
 
   private get c(): Client {
@@ -63,17 +96,59 @@ export class FtpMirror {
     return Buffer.concat(chunks);
   }
 
+  /** The sha256 of a remote file: by the server when it offers HASH or XSHA256, else read back. */
+  async sha256(remote: string, size: number): Promise<{ sha256: string; by: HashCommand }> {
+    const c = this.c;
+    if (this.hashCommand === null) {
+      const feat = await c.features().catch(() => new Map<string, string>());
+      if (/(^|;)SHA-256\*?(;|$)/i.test(feat.get('HASH') ?? '') && (await c.sendIgnoringError('OPTS HASH SHA-256')).code === 200) this.hashCommand = 'HASH';
+      else if (feat.has('XSHA256')) this.hashCommand = 'XSHA256';
+      else this.hashCommand = 'read-back';
+    }
+    if (this.hashCommand !== 'read-back') {
+      const by = this.hashCommand;
+      const r = await c.sendIgnoringError(`${by} ${remote}`);
+      const sha256 = r.code >= 200 && r.code < 300 ? parseHashReply(by, r.message, size) : null;
+      if (sha256) return { sha256, by };
+    }
+    const h = createHash('sha256');
+    await c.downloadTo(new Writable({ write(chunk, _enc, cb) { h.update(chunk as Buffer); cb(); } }), remote);
+    return { sha256: h.digest('hex'), by: 'read-back' };
+  }
+
+  /** Checks a remote file against what it must be: its size, and with verify: sha256 its hash. */
+  async check(remote: string, want: Expected): Promise<void> {
+    const got = await this.size(remote);
+    if (got !== want.size) {
+      throw new MorphuxError('digest_mismatch', `mirror ${this.cfg.name}: ${remote} has ${got ?? 'no'} bytes, not ${want.size}`, { path: remote });
+    }
+    if (this.cfg.verify !== 'sha256') return;
+    const h = await this.sha256(remote, want.size);
+    if (h.sha256 !== want.sha256) {
+      throw new MorphuxError('digest_mismatch', `mirror ${this.cfg.name}: ${remote} has sha256 ${h.sha256} (${h.by}), not ${want.sha256}`, { path: remote, by: h.by });
+    }
+  }
+
   /**
-   * Puts a local file at `remote`. An existing final file of the right size is taken as done
-   * (names are by hash); with `replace`, the final file is swapped by the rename (the index).
+   * Puts a local file at `remote`. An existing final file of the right size (and hash) is taken as
+   * done (names are by hash); with `replace`, the final file is swapped by the rename (the index).
+   * The temporary file is checked before the rename; one that fails the check is removed (the next
+   * try uploads it whole) and the error is digest_mismatch.
    * Returns how the bytes went up: skipped, resumed from an offset, or uploaded whole.
    */
-  async put(local: string, remote: string, size: number, opts: { replace?: boolean } = {}): Promise<{ how: 'skipped' | 'resumed' | 'uploaded'; from: number }> {
+  async put(local: string, remote: string, want: Expected, opts: { replace?: boolean } = {}): Promise<{ how: 'skipped' | 'resumed' | 'uploaded'; from: number }> {
     const c = this.c;
+    const size = want.size;
     if (!opts.replace) {
       const have = await this.size(remote);
-      if (have === size) return { how: 'skipped', from: size };
-      if (have !== null) throw new MorphuxError('conflict', `mirror ${this.cfg.name}: ${remote} exists with ${have} bytes, not ${size}; published files are never replaced`);
+      if (have !== null) {
+        try {
+          await this.check(remote, want);
+        } catch (e) {
+          throw new MorphuxError('conflict', `${(e as Error).message}; published files are never replaced`, { path: remote });
+        }
+        return { how: 'skipped', from: size };
+      }
     }
     const dir = path.posix.dirname(remote);
     const part = path.posix.join(dir, `.${path.posix.basename(remote)}.part`);
@@ -89,10 +164,11 @@ export class FtpMirror {
     } else if (partial !== size) {
       await c.uploadFrom(local, part);
     }
-    const got = await this.size(part);
-    if (got !== size) {
-      await c.remove(part, true);
-      throw new MorphuxError('infrastructure', `mirror ${this.cfg.name}: ${part} has ${got} bytes after upload, not ${size}`);
+    try {
+      await this.check(part, want);
+    } catch (e) {
+      if ((e as MorphuxError).code === 'digest_mismatch') await c.remove(part, true);
+      throw e;
     }
     try {
       await c.rename(part, remote);

@@ -2,10 +2,13 @@
 // which artifact files are confirmed on it, the failures with their back-off, and the last index
 // it holds. What is pending is derived: catalog entries not confirmed here. Re-running is safe.
 import { readFile } from 'node:fs/promises';
+import { isMorphuxError } from '../domain/errors.js';
 import { atomicWriteJson } from '../store/atomic-write.js';
 
 export interface Failure {
   count: number;
+  /** the MorphuxError code of the last failure (tls_untrusted, digest_mismatch, …), when it had one */
+  code?: string;
   last_error: string;
   last_at: string;
   /** no automatic retry before this time */
@@ -38,6 +41,7 @@ export function recordFailure(s: MirrorState, what: string, err: unknown, now: D
   const delay = Math.min(o.max, o.base * 2 ** Math.min(count - 1, 30));
   const f: Failure = {
     count,
+    ...(isMorphuxError(err) ? { code: err.code } : {}),
     last_error: ((err as Error)?.message ?? String(err)).split('\n')[0].slice(0, 500),
     last_at: now.toISOString(),
     next_at: new Date(now.getTime() + delay * 1000).toISOString(),

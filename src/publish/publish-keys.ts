@@ -1,15 +1,18 @@
 // The repository's keys, managed by `morphux keys init | rotate | show-public`: an Ed25519
 // signing key and an AES-256 content key, each with an id. Kept under DATA/publish/keys (folder
 // 0700, files 0600), never in the store and never logged. Rotation makes new keys active and
-// keeps the old ones: artifacts already published stay verifiable and decryptable.
-import { generateKeyPairSync, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+// keeps the old ones: artifacts already published stay verifiable and decryptable; the old
+// signing key signs a statement naming the new one (rotations(), for the mirrors and mpm).
+import { createHash, generateKeyPairSync, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
+import { signRotation } from '../domain/key-rotation.js';
 import { contentKeyId, type ContentKey } from '../domain/sealed-artifact.js';
 import { formatPublicKey, privateKeyFromPem, signingKeyId } from '../domain/signed-index.js';
 import { atomicWrite, atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
-import type { PublishPaths } from './publish-paths.js';
+import { remoteRotationPath, type PublishedFile, type PublishPaths } from './publish-paths.js';
 
 export interface SigningKey {
   id: string;
@@ -52,11 +55,41 @@ export class PublishKeys {
     return this.makeActive(null);
   }
 
-  /** New keys become active; the old ones are kept for what was published under them. */
-  async rotate(): Promise<{ signing: string; content: string }> {
+  /**
+   * New keys become active; the old ones are kept for what was published under them. The old
+   * signing key signs the statement naming the new one (`rotation`: its number).
+   */
+  async rotate(): Promise<{ signing: string; content: string; rotation: number }> {
     const cur = await this.active();
     if (!cur) throw new MorphuxError('not_found', 'no publishing keys yet: run `morphux keys init`');
-    return this.makeActive(cur);
+    const made = await this.makeActive(cur);
+    const rotations = await this.rotations();
+    return { ...made, rotation: rotations.length };
+  }
+
+  /**
+   * Every signed rotation statement, in order, as files for the mirrors (keys/rotation-<n>.json and
+   * .sig, kept locally under artifacts/). Derived from the key history and written when missing:
+   * Ed25519 signatures are deterministic, so the same history always gives the same bytes.
+   */
+  async rotations(): Promise<PublishedFile[]> {
+    const history = (await this.active())?.history ?? [];
+    const out: PublishedFile[] = [];
+    for (let n = 1; n < history.length; n++) {
+      const rel = remoteRotationPath(n);
+      const sigRel = `${rel}.sig`;
+      if (!existsSync(this.p.local(rel)) || !existsSync(this.p.local(sigRel))) {
+        const old = await this.signingKey(history[n - 1].signing);
+        const next = await this.signingKey(history[n].signing);
+        const r = signRotation({ number: n, oldKeyId: old.id, oldPrivateKey: old.privateKey, newPublicKey: next.publicKey, rotatedAt: history[n].at });
+        await mkdir(path.dirname(this.p.local(rel)), { recursive: true });
+        await atomicWrite(this.p.local(sigRel), r.sig);
+        await atomicWrite(this.p.local(rel), r.json);
+      }
+      const json = await readFile(this.p.local(rel));
+      out.push({ path: rel, sig_path: sigRel, size: json.length, sha256: createHash('sha256').update(json).digest('hex') });
+    }
+    return out;
   }
 
   private async makeActive(cur: ActiveDoc | null): Promise<{ signing: string; content: string }> {

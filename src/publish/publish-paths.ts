@@ -1,7 +1,8 @@
 // Every path of publishing, local and remote, in one place. Local (DATA/publish): keys/ (0700;
 // signing/<id>.pem, content/<id>.key, active.json), artifacts/<remote path> (built once),
 // catalog.json, sequence, mirrors/<name>.json (the outbox state), publish.lock.
-// Remote (a mirror's root): index.json (signed) and pool/<letter>/<name>/<file> (+ .sig).
+// Remote (a mirror's root): index.json (signed), pool/<letter>/<name>/<file> (+ .sig) and
+// keys/rotation-<n>.json (+ .sig); each kept locally as artifacts/<remote path> until uploaded.
 import path from 'node:path';
 import type { ArtifactIdentity } from '../domain/sealed-artifact.js';
 
@@ -16,6 +17,8 @@ export interface PublishPaths {
   sequence: string;
   mirrors: string;
   mirrorState(name: string): string;
+  /** the local copy of a remote file (artifacts/<remote path>) */
+  local(rel: string): string;
   /** the lock target (proper-lockfile makes `<this>.lock`) */
   lockTarget: string;
 }
@@ -33,11 +36,25 @@ export function publishPaths(root: string): PublishPaths {
     sequence: path.join(root, 'sequence'),
     mirrors: path.join(root, 'mirrors'),
     mirrorState: (name) => path.join(root, 'mirrors', `${name}.json`),
+    local: (rel) => path.join(root, 'artifacts', ...rel.split('/')),
     lockTarget: path.join(root, 'publish'),
   };
 }
 
 export const REMOTE_INDEX = 'index.json';
+
+/** A file the mirrors get once and never again, with its detached signature beside it. */
+export interface PublishedFile {
+  /** relative to the mirror's root */
+  path: string;
+  sig_path: string;
+  /** of the file at `path` */
+  size: number;
+  sha256: string;
+}
+
+/** keys/rotation-<n>.json: the statement of the n-th key rotation, signed by the key it replaces. */
+export const remoteRotationPath = (n: number) => `keys/rotation-${n}.json`;
 
 const EXT = { zstd: 'tar.zst', xz: 'tar.xz' } as const;
 

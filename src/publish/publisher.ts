@@ -11,7 +11,7 @@ import { atomicWrite } from '../store/atomic-write.js';
 import { ArtifactCatalog } from './artifact-catalog.js';
 import { readMirrorState, type Failure } from './mirror-state.js';
 import { PublishKeys } from './publish-keys.js';
-import { publishPaths, type PublishPaths } from './publish-paths.js';
+import { publishPaths, type PublishedFile, type PublishPaths } from './publish-paths.js';
 import { pushMirror, type PushMirrorResult } from './push-mirror.js';
 
 export interface PublisherOptions {
@@ -71,10 +71,11 @@ export class Publisher {
     try {
       const built = await this.catalog.refresh(this.keys, this.o.settings.compression, this.o.log);
       const entries = await this.catalog.entries();
+      const rotations = await this.keys.rotations();
       const mirrors: PushMirrorResult[] = [];
       for (const m of this.o.settings.mirrors) {
         mirrors.push(await pushMirror({
-          mirror: m, settings: this.o.settings, paths: this.paths, catalog: this.catalog, entries, keys: this.keys,
+          mirror: m, settings: this.o.settings, paths: this.paths, entries, rotations, keys: this.keys,
           eligible: this.o.eligible, nextSequence: () => this.nextSequence(), force: opts.force ?? false,
           log: this.o.log.child({ mirror: m.name }),
         }));
@@ -94,7 +95,7 @@ export class Publisher {
   }
 
   async status(): Promise<MirrorStatus[]> {
-    const entries = await this.catalog.entries();
+    const entries: PublishedFile[] = [...(await this.keys.rotations()), ...(await this.catalog.entries())];
     const unbuilt = (await this.catalog.unbuilt()).length;
     const out: MirrorStatus[] = [];
     for (const m of this.o.settings.mirrors) {

@@ -1,26 +1,28 @@
-// One round for one mirror: upload every built artifact the mirror lacks (signature first, then
-// the artifact, each under a temporary name then renamed), record each success at once, then,
-// only when its content changed or it nears expiry, sign and upload an index naming just the
-// artifacts confirmed on that mirror. A failure backs off (mirror-state.ts); nothing is deleted.
+// One round for one mirror: upload the key rotation statements, then every built artifact the
+// mirror lacks (signature first, then the file, each under a temporary name, checked, then
+// renamed), record each success at once, then, only when its content changed or it nears expiry
+// and every rotation statement is there, sign and upload an index naming just the artifacts
+// confirmed on that mirror. A failure backs off (mirror-state.ts); nothing is deleted.
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../config/logger.js';
 import { signIndex, INDEX_FORMAT, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
 import { atomicWrite } from '../store/atomic-write.js';
-import type { ArtifactCatalog, CatalogEntry } from './artifact-catalog.js';
+import type { CatalogEntry } from './artifact-catalog.js';
 import { FtpMirror, type MirrorConfig } from './ftp-mirror.js';
 import { isBackingOff, readMirrorState, recordFailure, writeMirrorState, type MirrorState } from './mirror-state.js';
 import type { PublishKeys } from './publish-keys.js';
-import { REMOTE_INDEX, remoteJoin, type PublishPaths } from './publish-paths.js';
+import { REMOTE_INDEX, remoteJoin, type PublishedFile, type PublishPaths } from './publish-paths.js';
 
 export interface PushMirrorOptions {
   mirror: MirrorConfig;
   settings: Config['publish'];
   paths: PublishPaths;
-  catalog: ArtifactCatalog;
   entries: CatalogEntry[];
+  /** the signed key rotation statements (keys.rotations()): on the mirror before any index */
+  rotations: PublishedFile[];
   keys: PublishKeys;
   /** the pkgids a name resolves to (maintainers', admins', stable); all when absent */
   eligible?: (name: string) => Promise<Set<number>>;
@@ -42,6 +44,7 @@ export interface PushMirrorResult {
 }
 
 const CONNECTION = '(connection)';
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const isConnectionLost = (e: unknown) => /closed|ECONNRESET|ECONNREFUSED|EPIPE|timeout|not connected/i.test((e as Error)?.message ?? '');
 
 export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult> {
@@ -49,7 +52,8 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
   const stateFile = o.paths.mirrorState(o.mirror.name);
   const state = await readMirrorState(stateFile, o.mirror.name);
   const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], resumed: [], failed: [], index: null, pending: 0 };
-  const missing = o.entries.filter((e) => !state.uploaded[e.path]);
+  const files: PublishedFile[] = [...o.rotations, ...o.entries];
+  const missing = files.filter((e) => !state.uploaded[e.path]);
   const todo = missing.filter((e) => o.force || !isBackingOff(state, e.path, now()));
   const fail = async (what: string, e: unknown) => {
     const f = recordFailure(state, what, e, now(), { base: o.settings.retry_base_seconds, max: o.settings.retry_max_seconds });
@@ -81,8 +85,9 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
     }
     for (const e of todo) {
       try {
-        await ftp.put(o.catalog.localFile(e.sig_path), remoteJoin(o.mirror.dir, e.sig_path), (await stat(o.catalog.localFile(e.sig_path))).size);
-        const how = await ftp.put(o.catalog.localFile(e.path), remoteJoin(o.mirror.dir, e.path), e.size);
+        const sig = await readFile(o.paths.local(e.sig_path));
+        await ftp.put(o.paths.local(e.sig_path), remoteJoin(o.mirror.dir, e.sig_path), { size: sig.length, sha256: sha256(sig) });
+        const how = await ftp.put(o.paths.local(e.path), remoteJoin(o.mirror.dir, e.path), e);
         state.uploaded[e.path] = { sha256: e.sha256, size: e.size, at: now().toISOString() };
         delete state.failures[e.path];
         await writeMirrorState(stateFile, state);
@@ -95,7 +100,9 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
       }
     }
     const next = await indexFor(o, state, now());
-    if (next.due && (o.force || !isBackingOff(state, REMOTE_INDEX, now()))) {
+    // a client that trusts only an older key follows the rotation statements: never an index first
+    const rotationsThere = o.rotations.every((r) => state.uploaded[r.path]);
+    if (next.due && rotationsThere && (o.force || !isBackingOff(state, REMOTE_INDEX, now()))) {
       try {
         result.index = await uploadIndex(o, ftp, state, next.entries, next.digest, now());
         await writeMirrorState(stateFile, state);
@@ -106,7 +113,7 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
   } finally {
     ftp.close();
   }
-  result.pending = o.entries.filter((e) => !state.uploaded[e.path]).length;
+  result.pending = files.filter((e) => !state.uploaded[e.path]).length;
   return result;
 }
 
@@ -136,7 +143,7 @@ async function uploadIndex(o: PushMirrorOptions, ftp: FtpMirror, state: MirrorSt
   const text = signIndex(payload, signing.privateKey, signing.id);
   const local = path.join(o.paths.mirrors, `${o.mirror.name}.index.json`);
   await atomicWrite(local, text);
-  await ftp.put(local, remoteJoin(o.mirror.dir, REMOTE_INDEX), Buffer.byteLength(text), { replace: true });
+  await ftp.put(local, remoteJoin(o.mirror.dir, REMOTE_INDEX), { size: Buffer.byteLength(text), sha256: sha256(text) }, { replace: true });
   state.index = { sequence, digest, uploaded_at: now.toISOString(), valid_until: payload.valid_until, artifacts: entries.length };
   delete state.failures[REMOTE_INDEX];
   o.log.info({ mirror: o.mirror.name, sequence, artifacts: entries.length }, 'index on mirror');

@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unknown_key: 422,
   index_replayed: 409,
   index_expired: 409,
+  tls_untrusted: 502,
 };
 
 export function errorBody(code: string, message: string) {

@@ -29,6 +29,7 @@ describe('publish commands: morphux keys, morphux mirror, mpm get --mirror, serv
   let s: TestServer;
   let work: string;
   let cfg: string;
+  let toolMaintainer: { user: string; token: string };
 
   before(async () => {
     await ftp.init();
@@ -58,8 +59,8 @@ describe('publish commands: morphux keys, morphux mirror, mpm get --mirror, serv
   });
 
   it('mirror push fails while the FTP server is down, status shows pending and failed; both clear once it is back', async () => {
-    const who = await maintainer(s, 'tool');
-    await goodSubmission(s, who, 'tool', '1.0', { 'usr/bin/tool': 'tool\n' });
+    toolMaintainer = await maintainer(s, 'tool');
+    await goodSubmission(s, toolMaintainer, 'tool', '1.0', { 'usr/bin/tool': 'tool\n' });
     await ftp.kill();
     const down = await run('morphux', ['mirror', 'push', '--data', s.data, '--config', cfg, '--json']);
     expect(down.exitCode).to.equal(1);
@@ -100,6 +101,24 @@ describe('publish commands: morphux keys, morphux mirror, mpm get --mirror, serv
     expect(wrong.exitCode).to.equal(1);
     expect(String(wrong.stderr)).to.match(/\(unknown_key\)/);
     expect(existsSync(path.join(work, 'no.tar.zst'))).to.equal(false);
+  });
+
+  it('keys rotate, then mirror push: mpm pinning only the old key gets the new package through the signed rotation statement', async () => {
+    const oldKey = (await new PublishKeys(publishPaths(s.ctx.layout.publish)).publicKeys())[0].public_key;
+    const rot = await run('morphux', ['keys', 'rotate', '--data', s.data, '--config', cfg, '--json']);
+    expect(rot.exitCode, String(rot.stderr)).to.equal(0);
+    expect(JSON.parse(String(rot.stdout)).rotation).to.equal(1);
+    await goodSubmission(s, toolMaintainer, 'tool', '2.0', { 'usr/bin/tool': 'tool two\n' });
+    const push = await run('morphux', ['mirror', 'push', '--data', s.data, '--config', cfg, '--json']);
+    expect(push.exitCode, String(push.stderr)).to.equal(0);
+    expect(JSON.parse(String(push.stdout)).mirrors[0].uploaded).to.include('keys/rotation-1.json');
+    const contentKeys = path.join(work, 'content-after-rotation.json');
+    expect((await run('morphux', ['keys', 'export-content-keys', '--data', s.data, '--config', cfg, '-o', contentKeys])).exitCode).to.equal(0);
+    const env = { XDG_DATA_HOME: path.join(work, 'share'), XDG_CONFIG_HOME: path.join(work, 'config') };
+    const r = await run('mpm', ['--json', 'get', 'tool', '--mirror', `${ftp.url}/pub/cli`, '--public-key', oldKey, '--content-keys', contentKeys, '--extract', path.join(work, 'tool-2')], env);
+    expect(r.exitCode, String(r.stderr)).to.equal(0);
+    expect(JSON.parse(String(r.stdout))).to.include({ name: 'tool', version: '2.0' });
+    expect(await readFile(path.join(work, 'tool-2', 'usr/bin/tool'), 'utf8')).to.equal('tool two\n');
   });
 
   it('morphux serve publishes a new good submission in the background', async () => {

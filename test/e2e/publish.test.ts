@@ -1,20 +1,24 @@
 // Publishing end to end against a real FTP server (Debian's vsftpd on loopback): good submissions
 // become compressed, signed, encrypted artifacts and a signed index on the mirror; an upload cut
 // by killing the server resumes after its restart with the right bytes, and the index never names
-// a missing artifact; mpm verifies and decrypts, and refuses every tampered case writing nothing.
+// a missing artifact; mpm verifies and decrypts (over FTP and HTTP), and refuses every tampered
+// case writing nothing; a key rotation's signed statement lets a client pinning the old key follow;
+// an upload whose temporary file is wrong on the server's disk is caught before its rename.
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mpmMirrorGet, type MirrorGetOptions } from '../../src/cli/commands/mpm-mirror-get.js';
 import { silentLogger } from '../../src/config/logger.js';
 import { isMorphuxError } from '../../src/domain/errors.js';
-import { signIndex, signingKeyId, type IndexPayload } from '../../src/domain/signed-index.js';
+import { signRotation } from '../../src/domain/key-rotation.js';
+import { parsePublicKey, signIndex, signingKeyId, type IndexPayload } from '../../src/domain/signed-index.js';
 import { Publisher } from '../../src/publish/publisher.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { serveFolder } from '../support/static-http.js';
 import { Vsftpd } from '../support/vsftpd.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -49,7 +53,7 @@ describe('publish: signed, encrypted artifacts on a real FTP mirror (vsftpd), ve
     work = await mkdtemp(path.join(os.tmpdir(), 'morphux-publish-'));
     stateFile = path.join(work, 'mpm-state', 'mirrors.json');
     pub = new Publisher({
-      settings: { ...s.config.publish, retry_base_seconds: 1, mirrors: [{ name: 'main', url: ftp.url, user: 'anonymous', password_file: null, dir: '/pub', tls_verify: true }] },
+      settings: { ...s.config.publish, retry_base_seconds: 1, mirrors: [{ name: 'main', url: ftp.url, user: 'anonymous', password_file: null, dir: '/pub', tls_verify: true, ca_file: null, verify: 'sha256' }] },
       root: s.ctx.layout.publish, storeRoot: s.ctx.layout.store, log: silentLogger,
     });
     await pub.keys.init();
@@ -170,53 +174,143 @@ describe('publish: signed, encrypted artifacts on a real FTP mirror (vsftpd), ve
       return { contentKeysFile: other };
     }],
   ];
-  for (const [what, code, tamper] of tampers) {
-    it(`mpm refuses ${what} (${code}) and writes nothing`, async () => {
-      const snapshot = path.join(work, 'snapshot');
-      await rm(snapshot, { recursive: true, force: true });
-      await cp(ftp.pub, snapshot, { recursive: true });
-      const stateBefore = await readFile(stateFile, 'utf8');
-      const out = path.join(work, `refused-${code}`);
+  /** Runs `tamper` on the mirror, expects `code` from mpm and nothing written; puts the mirror back. */
+  async function expectRefused(code: string, tamper: () => Promise<void | Partial<MirrorGetOptions>>, spec = 'hello@2.0'): Promise<void> {
+    const snapshot = path.join(work, 'snapshot');
+    await rm(snapshot, { recursive: true, force: true });
+    await cp(ftp.pub, snapshot, { recursive: true });
+    const stateBefore = await readFile(stateFile, 'utf8');
+    const out = path.join(work, `refused-${code}`);
+    try {
+      const extra = (await tamper()) ?? {};
+      let err: unknown = null;
       try {
-        const extra = (await tamper()) ?? {};
-        let err: unknown = null;
-        try {
-          await get({ spec: 'hello@2.0', output: out, ...extra });
-        } catch (e) {
-          err = e;
-        }
-        expect(isMorphuxError(err), String(err)).to.equal(true);
-        expect((err as { code: string }).code).to.equal(code);
-        expect(existsSync(out)).to.equal(false);
-        expect(await readFile(stateFile, 'utf8')).to.equal(stateBefore);
-        expect((await readdir(work)).filter((f) => f.includes('.part'))).to.deep.equal([]);
-      } finally {
-        await rm(ftp.pub, { recursive: true, force: true });
-        await cp(snapshot, ftp.pub, { recursive: true });
-        await ftp.ownPub();
+        await get({ spec, output: out, ...extra });
+      } catch (e) {
+        err = e;
       }
-    });
+      expect(isMorphuxError(err), String(err)).to.equal(true);
+      expect((err as { code: string }).code).to.equal(code);
+      expect(existsSync(out)).to.equal(false);
+      expect(await readFile(stateFile, 'utf8')).to.equal(stateBefore);
+      expect((await readdir(work)).filter((f) => f.includes('.part'))).to.deep.equal([]);
+    } finally {
+      await rm(ftp.pub, { recursive: true, force: true });
+      await cp(snapshot, ftp.pub, { recursive: true });
+      await ftp.ownPub();
+    }
+  }
+  for (const [what, code, tamper] of tampers) {
+    it(`mpm refuses ${what} (${code}) and writes nothing`, () => expectRefused(code, tamper));
   }
 
-  it('after a key rotation, new artifacts use the new keys and old ones stay verifiable', async () => {
+  it('keys rotate: the old key signs a statement naming the new one, on the mirror before any index the new key signs; mpm pinning only the old key follows it', async () => {
     const before = (await pub.catalog.entries()).map((e) => e.path);
+    const seqBefore = (await readIndex(ftp.pub)).sequence;
     const rotated = await pub.keys.rotate();
+    expect(rotated.rotation).to.equal(1);
     const pkgid = await goodSubmission(s, who, 'hello', '3.0', { 'usr/bin/hello': 'three\n' });
+    // a keys/ folder the FTP user cannot write to (root's, 0755): the statement cannot go up, so the new index must not either
+    await mkdir(path.join(ftp.pub, 'keys'));
+    const blocked = (await pub.runOnce({ force: true, wait: true }))!;
+    expect(blocked.mirrors[0].failed.map((f) => f.path)).to.deep.equal(['keys/rotation-1.json']);
+    expect(blocked.mirrors[0].index).to.equal(null);
+    expect((await readIndex(ftp.pub)).sequence).to.equal(seqBefore);
+    expect((await pub.status())[0].pending).to.deep.equal(['keys/rotation-1.json']);
+
+    await ftp.ownPub();
     const r = (await pub.runOnce({ force: true, wait: true }))!;
     expect(r.mirrors[0].failed).to.deep.equal([]);
+    expect(r.mirrors[0].uploaded).to.deep.equal(['keys/rotation-1.json']);
+    expect(r.mirrors[0].index).to.be.greaterThan(seqBefore);
+    expect(JSON.parse(await readFile(path.join(ftp.pub, 'index.json'), 'utf8')).key_id).to.equal(rotated.signing);
+    const statement = JSON.parse(await readFile(path.join(ftp.pub, 'keys/rotation-1.json'), 'utf8'));
+    expect(statement).to.include({ number: 1, old_key_id: signingKeyId(parsePublicKey(publicKey)), new_key_id: rotated.signing });
     const ix = await readIndex(ftp.pub);
-    const e3 = ix.artifacts.find((a) => a.pkgid === pkgid)!;
-    expect(e3).to.include({ key_id: rotated.content, signing_key_id: rotated.signing });
+    expect(ix.artifacts.find((a) => a.pkgid === pkgid)).to.include({ key_id: rotated.content, signing_key_id: rotated.signing });
     for (const p of before) expect(existsSync(path.join(ftp.pub, p)), p).to.equal(true);
-    const keys = (await pub.keys.publicKeys()).map((k) => k.public_key);
     await writeFile(contentKeys, JSON.stringify(await pub.keys.contentKeysFile()));
-    // pinning only the old key: the new index is refused
-    let err: unknown = null;
-    try { await get({ spec: 'hello@3.0', output: path.join(work, 'old-only') }); } catch (e) { err = e; }
-    expect((err as { code?: string }).code).to.equal('unknown_key');
+    // pinned: only the old key; the index and 3.0 are signed by the new one, 1.0 by the old
     for (const spec of ['hello@3.0', 'hello@1.0']) {
-      const g = await get({ spec, publicKeys: keys, output: path.join(work, `rot-${spec}`) });
+      const g = await get({ spec, output: path.join(work, `rot-${spec}`) });
       expect(g.version).to.equal(spec.split('@')[1]);
     }
+    expect((await get({ spec: 'hello@3.0', extract: path.join(work, 'rot-x') })).pkgid).to.equal(pkgid);
+    expect(await readFile(path.join(work, 'rot-x', 'usr/bin/hello'), 'utf8')).to.equal('three\n');
   });
+
+  const attacker = generateKeyPairSync('ed25519');
+  const attackerId = signingKeyId(attacker.publicKey);
+  const forge = async (number: number, oldKeyId: string) => {
+    const r = signRotation({ number, oldKeyId, oldPrivateKey: attacker.privateKey, newPublicKey: attacker.publicKey, rotatedAt: new Date().toISOString() });
+    await writeFile(path.join(ftp.pub, `keys/rotation-${number}.json`), r.json);
+    await writeFile(path.join(ftp.pub, `keys/rotation-${number}.json.sig`), r.sig);
+    const ix = await readIndex(ftp.pub);
+    await writeFile(path.join(ftp.pub, 'index.json'), signIndex({ ...ix, sequence: ix.sequence + 10 }, attacker.privateKey, attackerId));
+  };
+  const forgeries: Array<[string, string, () => Promise<void>]> = [
+    ['a next rotation statement signed by a key it does not trust', 'unknown_key', () => forge(2, attackerId)],
+    ['a next rotation statement claiming the current key but signed by another', 'signature_invalid', async () => {
+      await forge(2, JSON.parse(await readFile(path.join(ftp.pub, 'keys/rotation-1.json'), 'utf8')).new_key_id);
+    }],
+    ['the first rotation statement replaced, claiming the old key', 'signature_invalid', () => forge(1, signingKeyId(parsePublicKey(publicKey)))],
+  ];
+  for (const [what, code, tamper] of forgeries) {
+    it(`mpm pinning the old key refuses ${what} with an index signed by its key (${code}), writes nothing`, () => expectRefused(code, tamper, 'hello@3.0'));
+  }
+
+  it('mpm gets from the same mirror served over HTTP (rotation chain included) and refuses a changed artifact there too', async () => {
+    const web = await serveFolder(ftp.pub);
+    try {
+      const g = await get({ mirror: `${web.url}/`, spec: 'hello@2.0', extract: path.join(work, 'http-x') });
+      expect(g).to.include({ mirror: web.url, version: '2.0' });
+      expect(await readFile(path.join(work, 'http-x', 'usr/bin/hello'))).to.deep.equal(big);
+      expect((await get({ mirror: web.url, spec: 'hello@3.0', output: path.join(work, 'http-3.tar.zst') })).version).to.equal('3.0');
+      await expectRefused('digest_mismatch', async () => {
+        const f = path.join(ftp.pub, (await pathOf('3.0')).path);
+        const b = await readFile(f);
+        b[b.length - 20] ^= 0x01;
+        await writeFile(f, b);
+        return { mirror: web.url };
+      }, 'hello@3.0');
+      await expectRefused('not_found', async () => {
+        await rm(path.join(ftp.pub, (await pathOf('3.0')).sig_path));
+        return { mirror: web.url };
+      }, 'hello@3.0');
+    } finally {
+      await web.close();
+    }
+  });
+
+  const corruptions: Array<[string, string, (b: Buffer) => Buffer]> = [
+    ['a partial upload with a changed byte, resumed with APPE', '4.0', (b) => { const p = Buffer.from(b.subarray(0, b.length >> 1)); p[100] ^= 0x01; return p; }],
+    ['a full-size leftover with a changed byte', '4.1', (b) => { const p = Buffer.from(b); p[p.length - 100] ^= 0x01; return p; }],
+  ];
+  for (const [what, version, corrupt] of corruptions) {
+    it(`an upload checked by sha256 before its rename: ${what} on the server's disk is caught, removed, then uploaded whole`, async () => {
+      const pkgid = await goodSubmission(s, who, 'hello', version, { 'usr/bin/hello': randomBytes(400_000) });
+      await pub.catalog.refresh(pub.keys, 'zstd', silentLogger);
+      const entry = (await pub.catalog.entries()).find((e) => e.pkgid === pkgid)!;
+      const local = await readFile(pub.paths.local(entry.path));
+      const part = path.join(ftp.pub, path.dirname(entry.path), `.${path.basename(entry.path)}.part`);
+      await mkdir(path.dirname(part), { recursive: true });
+      await writeFile(part, corrupt(local));
+      await ftp.ownPub();
+      const seq = (await readIndex(ftp.pub)).sequence;
+
+      const caught = (await pub.runOnce({ force: true, wait: true }))!;
+      expect(caught.mirrors[0].failed.map((f) => f.path)).to.deep.equal([entry.path]);
+      expect((await pub.status())[0].failed).to.have.length(1);
+      expect((await pub.status())[0].failed[0]).to.include({ path: entry.path, code: 'digest_mismatch' });
+      expect(existsSync(path.join(ftp.pub, entry.path)), 'never under its final name').to.equal(false);
+      expect(existsSync(part), 'the bad temporary file is removed').to.equal(false);
+      expect((await readIndex(ftp.pub)).artifacts.map((a) => a.pkgid)).to.not.include(pkgid);
+      expect((await readIndex(ftp.pub)).sequence).to.equal(seq);
+
+      const done = (await pub.runOnce({ force: true, wait: true }))!;
+      expect(done.mirrors[0]).to.deep.include({ uploaded: [entry.path], resumed: [], failed: [] });
+      expect(await readFile(path.join(ftp.pub, entry.path))).to.deep.equal(local);
+      expect((await readIndex(ftp.pub)).artifacts.map((a) => a.pkgid)).to.include(pkgid);
+    });
+  }
 });

@@ -2,7 +2,9 @@
 // port, anonymous logins writing into <root>/pub, passive ports on loopback, a config in a temp
 // dir, in the foreground; kill() SIGKILLs the listener and every session process below it (each
 // session calls setsid, so a process-group kill would miss them).
-// `maxRate` slows transfers (bytes/s), so a test can kill the server mid-upload.
+// `maxRate` slows transfers (bytes/s), so a test can kill the server mid-upload. init({ tls: true })
+// makes it an explicit-TLS (AUTH TLS) server with a self-signed certificate for 127.0.0.1, made
+// with openssl in the temp dir (`caFile`, the PEM a client must trust), TLS forced on every login.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +21,7 @@ export class Vsftpd {
   /** the anonymous root; the mirror's folder is <root>/pub (dir: /pub) */
   root = '';
   private confDir = '';
+  private tls = false;
 
   static available(): boolean {
     return existsSync(VSFTPD);
@@ -30,10 +33,15 @@ export class Vsftpd {
   }
 
   get url(): string {
-    return `ftp://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'ftps' : 'ftp'}://127.0.0.1:${this.port}`;
   }
 
-  async init(): Promise<void> {
+  /** The self-signed certificate (PEM) of a TLS server: what a client trusts as its CA. */
+  get caFile(): string {
+    return path.join(this.confDir, 'server.pem');
+  }
+
+  async init(opts: { tls?: boolean } = {}): Promise<void> {
     if (!Vsftpd.available()) throw new Error(`${VSFTPD} is missing: run scripts/setup.sh as root (it installs Debian's vsftpd)`);
     this.confDir = await mkdtemp(path.join(os.tmpdir(), 'morphux-ftp-'));
     await chmod(this.confDir, 0o755);
@@ -45,6 +53,13 @@ export class Vsftpd {
     const { stdout: gid } = await execa('id', ['-g', 'ftp']);
     await chown(this.pub, Number(stdout), Number(gid));
     this.port = await freePort();
+    this.tls = opts.tls ?? false;
+    if (this.tls) {
+      await execa('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=morphux test ftps',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(this.confDir, 'server.key'), '-out', this.caFile,
+      ]);
+    }
   }
 
   /** Gives the mirror folder back to the ftp user (after a test rewrote it as root). */
@@ -62,7 +77,14 @@ export class Vsftpd {
       'pasv_enable=YES', 'pasv_address=127.0.0.1', `pasv_min_port=${pasv}`, `pasv_max_port=${pasv + 50}`, 'connect_from_port_20=NO',
       'seccomp_sandbox=NO', 'isolate=NO', 'isolate_network=NO', 'syslog_enable=NO', 'xferlog_enable=NO',
       `vsftpd_log_file=${path.join(this.confDir, 'vsftpd.log')}`, 'dual_log_enable=NO',
-      `anon_max_rate=${opts.maxRate ?? 0}`, '',
+      `anon_max_rate=${opts.maxRate ?? 0}`,
+      ...(this.tls ? [
+        'ssl_enable=YES', 'allow_anon_ssl=YES', 'force_anon_logins_ssl=YES', 'force_anon_data_ssl=YES',
+        `rsa_cert_file=${this.caFile}`, `rsa_private_key_file=${path.join(this.confDir, 'server.key')}`,
+        // vsftpd 3.0.3 defaults to DES-CBC3-SHA, which OpenSSL 3 no longer offers
+        'ssl_ciphers=HIGH', 'ssl_tlsv1=NO', 'ssl_sslv2=NO', 'ssl_sslv3=NO',
+      ] : []),
+      '',
     ].join('\n'));
     this.proc = execa(VSFTPD, [conf], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' });
     const until = Date.now() + 10_000;

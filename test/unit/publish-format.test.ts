@@ -1,5 +1,6 @@
 // The publishing formats without I/O: the signed index and its checks, sealed artifacts and their
-// detached signatures, the back-off; and morphux.example.yaml documenting every publish default.
+// detached signatures, key rotation statements, FTP hash replies, the back-off; and
+// morphux.example.yaml documenting every publish default.
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -7,6 +8,8 @@ import YAML from 'yaml';
 import { configSchema } from '../../src/config/config-schema.js';
 import { contentKeyId, openArtifact, sealArtifact, signArtifact, verifyArtifactSig } from '../../src/domain/sealed-artifact.js';
 import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, verifySignedIndex, type IndexPayload } from '../../src/domain/signed-index.js';
+import { signRotation, verifyRotation } from '../../src/domain/key-rotation.js';
+import { parseHashReply } from '../../src/publish/ftp-mirror.js';
 import { recordFailure } from '../../src/publish/mirror-state.js';
 
 const k = generateKeyPairSync('ed25519');
@@ -69,6 +72,45 @@ describe('publish formats', () => {
     expect(codeOf(() => verifyArtifactSig(sig, plain, { ...id, version: '1.1' }, trusted))).to.equal('signature_invalid');
     expect(codeOf(() => verifyArtifactSig(sig, plain, id, new Map()))).to.equal('unknown_key');
   });
+
+  const next = generateKeyPairSync('ed25519');
+  const nextId = signingKeyId(next.publicKey);
+  const other = generateKeyPairSync('ed25519');
+  const rotation = (o: { number?: number; by?: typeof k; claim?: string } = {}) => signRotation({
+    number: o.number ?? 1, oldKeyId: o.claim ?? kid, oldPrivateKey: (o.by ?? k).privateKey, newPublicKey: next.publicKey, rotatedAt: now.toISOString(),
+  });
+  const rotationCases: Array<[string, () => unknown, string | null]> = [
+    ['signed by the trusted old key', () => { const r = rotation(); return verifyRotation(r.json, r.sig, 1, trusted); }, null],
+    ['fetched as another number', () => { const r = rotation(); return verifyRotation(r.json, r.sig, 2, trusted); }, 'signature_invalid'],
+    ['signed by a key not trusted', () => { const r = rotation({ by: other, claim: signingKeyId(other.publicKey) }); return verifyRotation(r.json, r.sig, 1, trusted); }, 'unknown_key'],
+    ['claiming the old key, signed by another', () => { const r = rotation({ by: other }); return verifyRotation(r.json, r.sig, 1, trusted); }, 'signature_invalid'],
+    ['naming another new key after signing', () => { const r = rotation(); return verifyRotation(r.json.replace(nextId, kid), r.sig, 1, trusted); }, 'signature_invalid'],
+    ['not JSON', () => verifyRotation('nope', '{}', 1, trusted), 'signature_invalid'],
+  ];
+  for (const [what, fn, code] of rotationCases) {
+    it(`key rotation statement: ${what} → ${code ?? 'accepted'}`, () => expect(codeOf(fn)).to.equal(code));
+  }
+  it('a verified rotation statement hands over the new key', () => {
+    const r = rotation();
+    const v = verifyRotation(r.json, r.sig, 1, trusted);
+    expect(v.statement).to.include({ number: 1, old_key_id: kid, new_key_id: nextId });
+    expect(signingKeyId(v.newKey)).to.equal(nextId);
+    expect(rotation().json).to.equal(r.json);
+    expect(rotation().sig, 'deterministic: the publisher can derive the files again').to.equal(r.sig);
+  });
+
+  const h = 'a'.repeat(48) + '0123456789ABCDEF';
+  const hashReplies: Array<['HASH' | 'XSHA256', string, string | null]> = [
+    ['HASH', `213 SHA-256 0-999 ${h} /pub/f`, h.toLowerCase()],
+    ['HASH', `213 SHA-256 0-1000 ${h} "/pub/f"`, h.toLowerCase()],
+    ['HASH', `213 SHA-1 0-999 ${'b'.repeat(40)} /pub/f`, null],
+    ['HASH', `213 SHA-256 0-499 ${h} /pub/f`, null],
+    ['XSHA256', `250 ${h}`, h.toLowerCase()],
+    ['XSHA256', '250 ok', null],
+  ];
+  for (const [cmd, reply, want] of hashReplies) {
+    it(`FTP ${cmd} reply "${reply.slice(0, 24)}…" of a 1000-byte file → ${want ? 'its sha256' : 'none'}`, () => expect(parseHashReply(cmd, reply, 1000)).to.equal(want));
+  }
 
   it('backs off exponentially up to the maximum', () => {
     const s = { mirror: 'm', uploaded: {}, failures: {}, index: null };

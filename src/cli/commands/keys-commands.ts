@@ -24,7 +24,7 @@ export async function keysInit(opts: DataOpts): Promise<void> {
 
 export async function keysRotate(opts: DataOpts): Promise<void> {
   const r = await keysOf(opts).rotate();
-  process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `now signing with ${r.signing}, encrypting with ${r.content}; old keys kept\n`);
+  process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `now signing with ${r.signing}, encrypting with ${r.content}; old keys kept; rotation statement ${r.rotation} signed by the old key (goes to the mirrors before the next index)\n`);
 }
 
 export async function keysShowPublic(opts: DataOpts): Promise<void> {

@@ -22,7 +22,7 @@ export async function mirrorStatus(opts: DataOpts): Promise<void> {
     const ix = m.index ? `index #${m.index.sequence} (${m.index.artifacts} artifacts, valid until ${m.index.valid_until})` : 'no index yet';
     process.stdout.write(`${m.mirror} ${m.url}: ${m.confirmed} on mirror, ${m.pending.length + m.unbuilt} pending${m.unbuilt ? ` (${m.unbuilt} not built yet)` : ''}, ${m.failed.length} failed; ${ix}\n`);
     for (const p of m.pending) process.stdout.write(`  pending ${p}\n`);
-    for (const f of m.failed) process.stdout.write(`  failed  ${f.path}: ${f.count}x, last ${f.last_at}: ${f.last_error}; next try after ${f.next_at}\n`);
+    for (const f of m.failed) process.stdout.write(`  failed  ${f.path}: ${f.count}x${f.code ? ` (${f.code})` : ''}, last ${f.last_at}: ${f.last_error}; next try after ${f.next_at}\n`);
   }
 }
 

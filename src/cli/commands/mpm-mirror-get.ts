@@ -1,6 +1,8 @@
 // `mpm get --mirror URL SPEC`: fetches a mirror's signed index and one artifact, and trusts
 // nothing it has not checked: the index's key is pinned, its signature valid, not expired, not
-// older than the last one seen from that mirror; the artifact's size and sha256 are the index's;
+// older than the last one seen from that mirror (an index signed by a newer key is trusted through
+// the mirror's chain of key rotation statements, each signed by a key already trusted, from the
+// pinned ones on); the artifact's size and sha256 are the index's;
 // it decrypts (AES-256-GCM, authenticated) and its detached signature verifies. Only then is
 // anything written (the file, or the unpacked tree, and the replay state). Any failure: nothing.
 import { createHash, type KeyObject } from 'node:crypto';
@@ -13,8 +15,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
+import { verifyRotation } from '../../domain/key-rotation.js';
 import { openArtifact, verifyArtifactSig } from '../../domain/sealed-artifact.js';
 import { parsePublicKey, signingKeyId, verifySignedIndex, type IndexEntry } from '../../domain/signed-index.js';
+import { trustedCas } from '../../domain/tls-trust.js';
 import { compareVersions } from '../../domain/version.js';
 import { MirrorSource } from './mpm-mirror-source.js';
 
@@ -26,6 +30,8 @@ export interface MirrorGetOptions {
   publicKeys: string[];
   /** the content keys file (`morphux keys export-content-keys`) */
   contentKeysFile: string | null;
+  /** a PEM file of CAs trusted (besides the system's) for ftps:// and https:// mirrors */
+  caFile?: string | null;
   output?: string;
   extract?: string;
   /** where the highest index sequence seen per mirror is kept */
@@ -47,9 +53,9 @@ export interface MirrorGetResult {
 }
 
 /** mpm's mirror settings: flags, then the environment, then ~/.config/mpm/config.json. */
-export async function mirrorSettings(flags: { mirror?: string | boolean; publicKey?: string[]; contentKeys?: string }, env: NodeJS.ProcessEnv = process.env) {
+export async function mirrorSettings(flags: { mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string }, env: NodeJS.ProcessEnv = process.env) {
   const file = env.MPM_CONFIG ?? path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'mpm', 'config.json');
-  let cfg: { mirror?: string; public_keys?: string[]; content_keys_file?: string } = {};
+  let cfg: { mirror?: string; public_keys?: string[]; content_keys_file?: string; ca_file?: string } = {};
   if (existsSync(file)) {
     try {
       cfg = JSON.parse(await readFile(file, 'utf8'));
@@ -61,8 +67,9 @@ export async function mirrorSettings(flags: { mirror?: string | boolean; publicK
   if (!mirror) throw new MorphuxError('bad_request', 'no mirror: pass --mirror URL, set MPM_MIRROR, or "mirror" in the mpm config');
   const publicKeys = flags.publicKey?.length ? flags.publicKey : env.MPM_PUBLIC_KEYS ? env.MPM_PUBLIC_KEYS.split(/[\s,]+/).filter(Boolean) : (cfg.public_keys ?? []);
   const contentKeysFile = flags.contentKeys ?? env.MPM_CONTENT_KEYS ?? cfg.content_keys_file ?? null;
+  const caFile = flags.caFile ?? env.MPM_CA_FILE ?? cfg.ca_file ?? null;
   const stateFile = path.join(env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'mpm', 'mirrors.json');
-  return { mirror, publicKeys, contentKeysFile, stateFile };
+  return { mirror, publicKeys, contentKeysFile, caFile, stateFile };
 }
 
 async function readContentKeys(file: string | null): Promise<Map<string, Buffer>> {
@@ -105,9 +112,18 @@ export async function mpmMirrorGet(o: MirrorGetOptions): Promise<MirrorGetResult
   const contentKeys = await readContentKeys(o.contentKeysFile);
   const mirrorKey = o.mirror.replace(/\/+$/, '');
   const state = JSON.parse(await readFile(o.stateFile, 'utf8').catch(() => '{}')) as Record<string, { sequence: number; origin: string; at: string }>;
-  const src = new MirrorSource(o.mirror);
+  let ca: string | undefined;
+  if (o.caFile) {
+    try {
+      ca = await readFile(o.caFile, 'utf8');
+    } catch (e) {
+      throw new MorphuxError('bad_request', `cannot read the CA file ${o.caFile}: ${(e as Error).message}`);
+    }
+  }
+  const src = new MirrorSource(o.mirror, trustedCas(ca));
   try {
     const indexText = await src.get('index.json', 64 * 1024 * 1024);
+    await followRotations(src, indexKeyId(indexText), trusted);
     const index = verifySignedIndex(indexText, { trusted, now: o.now ?? new Date(), lastSequence: state[mirrorKey]?.sequence });
     const entry = pickEntry(index.artifacts, o.spec, o.arch);
     const sealed = await src.get(entry.path, 4 * 1024 ** 3, (n) => o.progress?.(entry.path, n));
@@ -131,6 +147,40 @@ export async function mpmMirrorGet(o: MirrorGetOptions): Promise<MirrorGetResult
     return { mirror: mirrorKey, ...id, sequence: index.sequence, sha256, file, extracted };
   } finally {
     src.close();
+  }
+}
+
+/** The key id an index envelope names (not yet checked: verifySignedIndex does that), or null. */
+function indexKeyId(text: Buffer): string | null {
+  try {
+    const id = (JSON.parse(text.toString('utf8')) as { key_id?: unknown }).key_id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * When the index is signed by a key not trusted yet, walks the mirror's rotation statements
+ * keys/rotation-1.json, -2, … (until one is missing, or the key is reached), each verified with a
+ * key trusted so far, and adds each new key to `trusted`. A statement whose new key is trusted
+ * already is passed over; one that does not verify is refused (unknown_key, signature_invalid).
+ */
+async function followRotations(src: MirrorSource, target: string | null, trusted: Map<string, KeyObject>): Promise<void> {
+  if (!target || trusted.has(target)) return;
+  for (let n = 1; n <= 10_000 && !trusted.has(target); n++) {
+    let json: Buffer;
+    try {
+      json = await src.get(`keys/rotation-${n}.json`, 64 * 1024);
+    } catch (e) {
+      if ((e as MorphuxError).code === 'not_found') return;
+      throw e;
+    }
+    const sig = await src.get(`keys/rotation-${n}.json.sig`, 64 * 1024);
+    const peek = (() => { try { return JSON.parse(json.toString('utf8')) as { new_key_id?: string }; } catch { return {}; } })();
+    if (peek.new_key_id && trusted.has(peek.new_key_id)) continue;
+    const { statement, newKey } = verifyRotation(json, sig, n, trusted);
+    trusted.set(statement.new_key_id, newKey);
   }
 }
 

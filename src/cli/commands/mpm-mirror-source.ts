@@ -1,15 +1,23 @@
 // Reads one file of a mirror for mpm: ftp:// or ftps:// (basic-ftp, anonymous unless the URL has
-// a user and password) or http(s):// (fetch). Bounded in size; errors are MorphuxErrors.
+// a user and password) or http(s):// (node:http/https, redirects followed). TLS trusts the system's
+// CAs plus the user's --ca-file. Bounded in size, streamed with progress; errors are MorphuxErrors.
 import { Client } from 'basic-ftp';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { MorphuxError } from '../../domain/errors.js';
+import { untrustedCertificate } from '../../domain/tls-trust.js';
+
+const TLS_FIX = 'pass --ca-file with the PEM of the CA that signed it (or MPM_CA_FILE, or "ca_file" in the mpm config)';
 
 export class MirrorSource {
   private ftp: Client | null = null;
   readonly base: URL;
 
-  constructor(url: string) {
+  /** `ca`: the CAs TLS trusts (tls-trust.ts trustedCas), undefined for the system's */
+  constructor(url: string, private readonly ca?: string[]) {
     let u: URL;
     try {
       u = new URL(url);
@@ -29,10 +37,12 @@ export class MirrorSource {
         user: this.base.username ? decodeURIComponent(this.base.username) : 'anonymous',
         password: this.base.password ? decodeURIComponent(this.base.password) : 'mpm@',
         secure: this.base.protocol === 'ftps:',
+        secureOptions: this.base.protocol === 'ftps:' ? { ca: this.ca } : undefined,
       });
     } catch (e) {
       c.close();
-      throw new MorphuxError('infrastructure', `cannot reach mirror ${this.base.host}: ${(e as Error).message}`);
+      throw untrustedCertificate(e, `mirror ${this.base.host}`, TLS_FIX)
+        ?? new MorphuxError('infrastructure', `cannot reach mirror ${this.base.host}: ${(e as Error).message}`);
     }
     this.ftp = c;
     return c;
@@ -41,21 +51,6 @@ export class MirrorSource {
   /** The bytes of `rel` (relative to the mirror's root), at most maxBytes. */
   async get(rel: string, maxBytes: number, progress?: (bytes: number) => void): Promise<Buffer> {
     const remote = path.posix.join(decodeURIComponent(this.base.pathname) || '/', rel);
-    if (this.base.protocol.startsWith('http')) {
-      const url = new URL(remote, this.base);
-      let res: Response;
-      try {
-        res = await fetch(url);
-      } catch (e) {
-        throw new MorphuxError('infrastructure', `cannot reach mirror ${this.base.host}: ${(e as Error).message}`);
-      }
-      if (res.status === 404) throw new MorphuxError('not_found', `${rel} is not on the mirror`);
-      if (!res.ok) throw new MorphuxError('infrastructure', `mirror answered HTTP ${res.status} for ${rel}`);
-      const buf = Buffer.from(await res.arrayBuffer());
-      if (buf.length > maxBytes) throw new MorphuxError('too_large', `${rel} is over ${maxBytes} bytes`);
-      return buf;
-    }
-    const c = await this.client();
     const chunks: Buffer[] = [];
     let total = 0;
     const sink = new Writable({
@@ -67,6 +62,11 @@ export class MirrorSource {
         cb();
       },
     });
+    if (this.base.protocol.startsWith('http')) {
+      await this.httpGet(new URL(remote.split('/').map(encodeURIComponent).join('/'), this.base), rel, sink);
+      return Buffer.concat(chunks);
+    }
+    const c = await this.client();
     try {
       await c.downloadTo(sink, remote);
     } catch (e) {
@@ -75,6 +75,35 @@ export class MirrorSource {
       throw new MorphuxError('infrastructure', `mirror download of ${rel} failed: ${(e as Error).message}`);
     }
     return Buffer.concat(chunks);
+  }
+
+  private async httpGet(url: URL, rel: string, sink: Writable, redirects = 5): Promise<void> {
+    let res: http.IncomingMessage;
+    try {
+      res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const get = url.protocol === 'https:' ? https.get : http.get;
+        get(url, { ca: this.ca, timeout: 30_000 }, resolve).on('error', reject).on('timeout', function (this: http.ClientRequest) { this.destroy(new Error('timed out')); });
+      });
+    } catch (e) {
+      throw untrustedCertificate(e, `mirror ${this.base.host}`, TLS_FIX)
+        ?? new MorphuxError('infrastructure', `cannot reach mirror ${this.base.host}: ${(e as Error).message}`);
+    }
+    const status = res.statusCode ?? 0;
+    if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && redirects > 0) {
+      res.resume();
+      return this.httpGet(new URL(res.headers.location, url), rel, sink, redirects - 1);
+    }
+    if (status !== 200) {
+      res.resume();
+      if (status === 404) throw new MorphuxError('not_found', `${rel} is not on the mirror`);
+      throw new MorphuxError('infrastructure', `mirror answered HTTP ${status} for ${rel}`);
+    }
+    try {
+      await pipeline(res, sink);
+    } catch (e) {
+      if (e instanceof MorphuxError) throw e;
+      throw new MorphuxError('infrastructure', `mirror download of ${rel} failed: ${(e as Error).message}`);
+    }
   }
 
   close(): void {
