@@ -72,7 +72,7 @@ try {
   const embedded: Make = (n) => {
     // one in-process queue shared by n consumers (builder.concurrency n)
     const q = new EmbeddedQueue();
-    const shared = { ...q, enqueue: q.enqueue.bind(q), take: q.take.bind(q), done: q.done.bind(q), waiting: q.waiting.bind(q), running: q.running.bind(q), close: async () => {} };
+    const shared = { ...q, enqueue: q.enqueue.bind(q), take: q.take.bind(q), done: q.done.bind(q), waiting: q.waiting.bind(q), running: q.running.bind(q), progress: q.progress.bind(q), close: async () => {} };
     return Array.from({ length: n }, () => shared);
   };
   const redisMake: Make = (n) => {

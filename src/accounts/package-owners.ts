@@ -1,5 +1,7 @@
 // Who maintains which package: DATA/packages/<name>.json {name, maintainers, created_at},
-// written atomically. Read on every authorisation, so changes by operator commands count at once.
+// written atomically. Checked on every authorisation, so changes by operator commands count at once:
+// a stat per read, the file parsed again only when it was replaced (new inode, size or mtime).
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName, checkUserName } from '../domain/names.js';
@@ -13,6 +15,9 @@ export interface PackageOwners {
 }
 
 export class PackageOwnersStore {
+  /** parsed files by package name (shared, never changed: put() writes a new object) */
+  private readonly parsed = new Map<string, { ino: number; size: number; mtimeMs: number; owners: PackageOwners }>();
+
   constructor(private readonly dir: string) {}
 
   private file(name: string): string {
@@ -20,7 +25,20 @@ export class PackageOwnersStore {
   }
 
   async get(name: string): Promise<PackageOwners | null> {
-    return readJsonFile<PackageOwners>(this.file(name));
+    const f = this.file(name);
+    let st;
+    try {
+      st = await stat(f);
+    } catch {
+      this.parsed.delete(name);
+      return null;
+    }
+    const c = this.parsed.get(name);
+    if (c && c.ino === st.ino && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.owners;
+    const owners = await readJsonFile<PackageOwners>(f);
+    if (owners) this.parsed.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, owners });
+    else this.parsed.delete(name);
+    return owners;
   }
 
   async put(owners: PackageOwners): Promise<void> {
@@ -40,8 +58,9 @@ export class PackageOwnersStore {
     return next;
   }
 
-  /** May this principal push to / flag / manage the package? Maintainers and admins. */
+  /** May this principal push to / flag / manage the package? Maintainers and admins; never a worker. */
   async mayMaintain(p: Principal, name: string): Promise<boolean> {
+    if (p.worker) return false;
     if (p.admin) return true;
     const o = await this.get(name);
     return !!o && o.maintainers.includes(p.name);

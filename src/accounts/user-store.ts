@@ -1,7 +1,8 @@
 // Users and their tokens: one small JSON file per user under DATA/users/, created with O_EXCL and
 // rewritten atomically. Any process may write (the `morphux user` commands while the server
 // runs); readers reload when a token is unknown or a user's file changed, so the server sees
-// changes at once. Only token hashes are stored.
+// changes at once. Only token hashes are stored. A worker account (`worker: true`) is a build
+// machine's identity: its tokens are accepted by the internal worker API and nowhere else.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { atomicWriteJson } from '../store/atomic-write.js';
@@ -16,11 +17,15 @@ export interface TokenRecord {
   name: string;
   sha256: string;
   created_at: string;
+  /** after this time (ISO 8601 UTC) the token is refused like a revoked one; absent: never */
+  expires_at?: string;
 }
 
 export interface User {
   name: string;
   admin: boolean;
+  /** a build worker's account: its tokens open /internal/worker/* only (absent: false) */
+  worker?: boolean;
   created_at: string;
   tokens: TokenRecord[];
 }
@@ -30,6 +35,8 @@ const MAX_TOKENS = 100;
 export interface Principal {
   name: string;
   admin: boolean;
+  /** a build worker (never an admin): server/auth.ts lets it through the worker API only */
+  worker?: boolean;
 }
 
 interface Cached {
@@ -51,12 +58,21 @@ export class UserStore {
   }
 
   async create(name: string, admin: boolean, tokenName = 'default'): Promise<{ user: User; token: string }> {
+    return this.createAccount(name, { admin }, tokenName);
+  }
+
+  /** A build worker's account (`morphux user add NAME --worker`): never an admin, never a maintainer. */
+  async createWorker(name: string, tokenName = 'default'): Promise<{ user: User; token: string }> {
+    return this.createAccount(name, { admin: false, worker: true }, tokenName);
+  }
+
+  private async createAccount(name: string, role: Pick<User, 'admin' | 'worker'>, tokenName: string): Promise<{ user: User; token: string }> {
     checkUserName(name);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const token = newToken();
     const user: User = {
       name,
-      admin,
+      ...role,
       created_at: new Date().toISOString(),
       tokens: [{ id: randomBytes(6).toString('hex'), name: tokenName, sha256: hashToken(token), created_at: new Date().toISOString() }],
     };
@@ -112,7 +128,7 @@ export class UserStore {
   }
 
   /** A new named token for a user (names unique per user); the token is returned once. */
-  async addToken(name: string, tokenName: string): Promise<{ token: string; record: Omit<TokenRecord, 'sha256'> }> {
+  async addToken(name: string, tokenName: string, expiresAt?: Date): Promise<{ token: string; record: Omit<TokenRecord, 'sha256'> }> {
     checkTokenName(tokenName);
     return this.writing.run(async () => {
       const user = await this.get(name);
@@ -121,6 +137,7 @@ export class UserStore {
       if (user.tokens.length >= MAX_TOKENS) throw new MorphuxError('conflict', `a user has at most ${MAX_TOKENS} tokens`);
       const token = newToken();
       const rec: TokenRecord = { id: randomBytes(6).toString('hex'), name: tokenName, sha256: hashToken(token), created_at: new Date().toISOString() };
+      if (expiresAt) rec.expires_at = expiresAt.toISOString();
       await this.save({ ...user, tokens: [...user.tokens, rec] });
       const { sha256: _, ...record } = rec;
       return { token, record };
@@ -177,7 +194,9 @@ export class UserStore {
     if (!name) return null;
     const user = await this.load(name); // picks up a revocation made by another process
     const rec = user?.tokens.find((t) => sameHash(t.sha256, h));
-    return user && rec ? { name: user.name, admin: user.admin } : null;
+    if (!user || !rec) return null;
+    if (rec.expires_at !== undefined && !(Date.parse(rec.expires_at) > Date.now())) return null; // expired
+    return user.worker ? { name: user.name, admin: false, worker: true } : { name: user.name, admin: user.admin };
   }
 
   /** HTTP basic auth: the user name must be the token's owner. */

@@ -29,6 +29,9 @@ export interface BuildClaim {
   attempt: number;
   /** set when dependencies cannot be resolved or the manifest is invalid: the build fails as `dependency` */
   dependencyError: string | null;
+  /** set when a remote worker could not fetch the inputs: the attempt ends as an `infrastructure`
+   *  failure, so builder.max_attempts bounds it like any other */
+  inputError?: string | null;
 }
 
 export interface Retry {

@@ -3,6 +3,7 @@
 // durable form is the submission's status.json (queued/building), written in the same commit as
 // the submission, and the queue is rebuilt from the store at start-up.
 import type { Arch } from '../config/config-schema.js';
+import type { BuildProgress } from './build-progress.js';
 
 export interface BuildJobRef {
   pkgid: number;
@@ -10,6 +11,11 @@ export interface BuildJobRef {
 }
 
 export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}`;
+
+/** a taken job and where its build is (null before the worker said) */
+export interface RunningJob extends BuildJobRef {
+  progress: BuildProgress | null;
+}
 
 export interface BuildQueue {
   /** resolves once the job is queued (durably, for a queue engine) */
@@ -20,15 +26,17 @@ export interface BuildQueue {
   done(job: BuildJobRef): void;
   /** jobs waiting, in order (a queue engine answers from its last look, refreshed in the background) */
   waiting(): BuildJobRef[];
-  /** jobs taken and not done */
-  running(): BuildJobRef[];
+  /** jobs taken and not done (a queue engine: by any worker, as of its last look) */
+  running(): RunningJob[];
+  /** where the build of a taken job is (a queue engine stores it with the job, for every process) */
+  progress(job: BuildJobRef, progress: BuildProgress): void;
   close(): Promise<void>;
 }
 
 export class EmbeddedQueue implements BuildQueue {
   private readonly jobs: BuildJobRef[] = [];
   private readonly keys = new Set<string>();
-  private readonly taken = new Map<string, BuildJobRef>();
+  private readonly taken = new Map<string, RunningJob>();
   private waiters: Array<() => void> = [];
 
   async enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): Promise<void> {
@@ -51,7 +59,7 @@ export class EmbeddedQueue implements BuildQueue {
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       const job = this.jobs.shift();
       if (job) {
-        this.taken.set(jobKey(job), job);
+        this.taken.set(jobKey(job), { ...job, progress: null });
         return job;
       }
       await new Promise<void>((resolve) => {
@@ -74,8 +82,13 @@ export class EmbeddedQueue implements BuildQueue {
     return [...this.jobs];
   }
 
-  running(): BuildJobRef[] {
-    return [...this.taken.values()];
+  running(): RunningJob[] {
+    return [...this.taken.values()].map((j) => ({ ...j }));
+  }
+
+  progress(job: BuildJobRef, progress: BuildProgress): void {
+    const t = this.taken.get(jobKey(job));
+    if (t) t.progress = progress;
   }
 
   async close(): Promise<void> {}

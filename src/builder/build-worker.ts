@@ -1,6 +1,8 @@
 // The build worker, one implementation for embedded and remote: takes jobs from the queue (up to
 // builder.concurrency VMs), claims each from its BuildHost (the store, or the server over HTTP),
 // runs the VM streaming its log, and hands the outcome to the host; infra failures are retried.
+// Reports each job's progress to the queue: resolving, booting, building (step i/n), installing,
+// collecting, uploading.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -8,6 +10,7 @@ import type { Logger } from '../config/logger.js';
 import { isMorphuxError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
 import { LocalBuildHost, type BuildHost, type Retry } from './build-host.js';
+import { buildProgress, LogProgress } from './build-progress.js';
 import type { BuildJobRef, BuildQueue } from './build-queue.js';
 import type { LiveLogs } from './live-logs.js';
 import type { CandidateLookup } from './resolve-dependencies.js';
@@ -100,6 +103,7 @@ export class BuildWorker {
       const hostDir = path.join(workDir, 'host');
       const vmDir = path.join(workDir, 'vm');
       await Promise.all([mkdir(hostDir), mkdir(vmDir)]);
+      this.o.queue.progress(job, buildProgress('resolving'));
       const claim = await this.host.claim(job, hostDir);
       if (!claim) return;
       try {
@@ -107,13 +111,17 @@ export class BuildWorker {
         const tStatus = Date.now();
         log.info({ name: info.name, version: info.version, attempt }, 'build started');
         let outcome: BuildOutcome;
-        if (claim.dependencyError !== null || !claim.manifest) {
-          const message = claim.dependencyError ?? 'invalid manifest';
-          const logFile = path.join(workDir, 'dependency.log');
+        // no VM when the inputs could not be fetched (infrastructure) or the dependencies do not resolve
+        if (claim.inputError || claim.dependencyError !== null || !claim.manifest) {
+          const reason = claim.inputError ? 'infrastructure' : 'dependency';
+          const message = claim.inputError || claim.dependencyError || 'invalid manifest';
+          const logFile = path.join(workDir, 'no-vm.log');
           await writeFile(logFile, `${message}\n`);
           this.host.log(job, Buffer.from(`==> morphux: ${message}\n`));
-          outcome = { state: 'failed', reason: 'dependency', message, logFile, measurements: null, binariesArchive: null, installed: [], phases: {} };
+          outcome = { state: 'failed', reason, message, logFile, measurements: null, binariesArchive: null, installed: [], phases: {} };
         } else {
+          this.o.queue.progress(job, buildProgress('booting'));
+          const phases = new LogProgress();
           outcome = await this.o.runner.run({
             pkgid: job.pkgid,
             arch: job.arch,
@@ -125,12 +133,17 @@ export class BuildWorker {
             idleSeconds: config.builder.log_idle_seconds,
             memoryMib: config.builder.memory_mib,
             cpus: config.builder.cpus,
-            onLog: (c) => this.host.log(job, c),
+            onLog: (c) => {
+              this.host.log(job, c);
+              const p = phases.feed(c);
+              if (p) this.o.queue.progress(job, p);
+            },
             signal: this.stop.signal,
           });
         }
         if (this.stop.signal.aborted) return log.info('worker stopping: the build stays "building" and is taken again later');
         const tRecord = Date.now();
+        this.o.queue.progress(job, buildProgress('uploading'));
         const retry = await this.host.finish(job, claim, outcome);
         log.info({
           state: outcome.state, reason: outcome.reason, phases: outcome.phases,

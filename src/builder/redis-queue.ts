@@ -3,12 +3,14 @@
 // (getNextJob) to fit the worker's take()/done() loop. A taken job holds a lock that is extended
 // while its VM runs; a worker that dies stops extending it, and BullMQ's stalled-job check puts
 // the job back for another worker within lock + check interval. Retries belong to the build
-// worker (infrastructure failures only), so BullMQ itself never retries.
+// worker (infrastructure failures only), so BullMQ itself never retries. The worker's progress
+// (phase, percent) is the BullMQ job's progress, so every process sees where each build is.
 import { Queue, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Arch } from '../config/config-schema.js';
 import type { Logger } from '../config/logger.js';
-import { jobKey, type BuildJobRef, type BuildQueue } from './build-queue.js';
+import type { BuildProgress } from './build-progress.js';
+import { jobKey, type BuildJobRef, type BuildQueue, type RunningJob } from './build-queue.js';
 
 export interface RedisQueueOptions {
   url: string;
@@ -26,9 +28,10 @@ interface Held {
   job: Job;
   token: string;
   timer: NodeJS.Timeout;
+  progress: BuildProgress | null;
 }
 
-const queueName = (arch: Arch) => `morphux-build-${arch}`;
+export const queueName = (arch: Arch) => `morphux-build-${arch}`;
 export const redisJobId = (j: BuildJobRef) => `pkg-${j.pkgid}-${j.arch}`;
 
 function connectionOf(url: string) {
@@ -45,7 +48,11 @@ export class RedisQueue implements BuildQueue {
   private readonly queues = new Map<Arch, Queue>();
   private readonly workers = new Map<Arch, Worker>();
   private readonly held = new Map<string, Held>();
+  /** jobs being moved to completed: queuing the same key again waits for it (else Redis still holds the id and ignores the add) */
+  private readonly completing = new Map<string, Promise<void>>();
   private snapshot: BuildJobRef[] = [];
+  /** jobs taken by any worker (this process's or another's), as of the last refresh */
+  private active: RunningJob[] = [];
   private readonly refresher: NodeJS.Timeout;
   private readonly lockMs: number;
 
@@ -73,6 +80,7 @@ export class RedisQueue implements BuildQueue {
   }
 
   async enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): Promise<void> {
+    await this.completing.get(jobKey(job));
     await this.queueFor(job.arch).add('build', { pkgid: job.pkgid, arch: job.arch }, {
       jobId: redisJobId(job), delay: opts.delayMs, attempts: 1, removeOnComplete: true, removeOnFail: true,
     });
@@ -92,7 +100,7 @@ export class RedisQueue implements BuildQueue {
           job.extendLock(token, this.lockMs).catch((err) => this.o.log.warn({ err, job: job.id }, 'could not extend a build job lock'));
         }, Math.max(500, Math.floor(this.lockMs / 3)));
         timer.unref();
-        this.held.set(jobKey(ref), { job, token, timer });
+        this.held.set(jobKey(ref), { job, token, timer, progress: null });
         return ref;
       }
       if (arches.length !== 1) await new Promise((r) => setTimeout(r, 1000));
@@ -100,20 +108,40 @@ export class RedisQueue implements BuildQueue {
   }
 
   done(job: BuildJobRef): void {
-    const h = this.held.get(jobKey(job));
+    const key = jobKey(job);
+    const h = this.held.get(key);
     if (!h) return;
     clearInterval(h.timer);
-    this.held.delete(jobKey(job));
-    h.job.moveToCompleted('done', h.token, false).catch((err) => this.o.log.warn({ err, job: h.job.id }, 'could not complete a build job'));
+    this.held.delete(key);
+    const completed: Promise<void> = h.job.moveToCompleted('done', h.token, false).then(
+      () => undefined,
+      (err) => this.o.log.warn({ err, job: h.job.id }, 'could not complete a build job'),
+    ).finally(() => {
+      if (this.completing.get(key) === completed) this.completing.delete(key);
+    });
+    this.completing.set(key, completed);
+  }
+
+  /** Where a held job's build is: stored as the BullMQ job's progress (a lost update only costs the view). */
+  progress(job: BuildJobRef, progress: BuildProgress): void {
+    const h = this.held.get(jobKey(job));
+    if (!h) return;
+    h.progress = progress;
+    h.job.updateProgress({ ...progress }).catch((err) => this.o.log.debug({ err, job: h.job.id }, 'could not store a build job\'s progress'));
   }
 
   private async refresh(): Promise<void> {
     try {
       const all: BuildJobRef[] = [];
+      const active: RunningJob[] = [];
       for (const q of this.queues.values()) {
         for (const j of await q.getJobs(['waiting', 'delayed', 'prioritized'], 0, 500)) if (j) all.push({ pkgid: Number(j.data.pkgid), arch: j.data.arch });
+        for (const j of await q.getJobs(['active'], 0, 500)) {
+          if (j) active.push({ pkgid: Number(j.data.pkgid), arch: j.data.arch, progress: typeof j.progress === 'object' ? (j.progress as unknown as BuildProgress) : null });
+        }
       }
       this.snapshot = all.sort((a, b) => a.pkgid - b.pkgid);
+      this.active = active.sort((a, b) => a.pkgid - b.pkgid);
     } catch { /* keep the last snapshot */ }
   }
 
@@ -121,8 +149,14 @@ export class RedisQueue implements BuildQueue {
     return [...this.snapshot];
   }
 
-  running(): BuildJobRef[] {
-    return [...this.held.values()].map((h) => ({ pkgid: Number(h.job.data.pkgid), arch: h.job.data.arch }));
+  /** Jobs taken here (progress as of now) and by other workers (as of the last refresh). */
+  running(): RunningJob[] {
+    const mine = new Map<string, RunningJob>();
+    for (const h of this.held.values()) {
+      const ref: BuildJobRef = { pkgid: Number(h.job.data.pkgid), arch: h.job.data.arch };
+      mine.set(jobKey(ref), { ...ref, progress: h.progress });
+    }
+    return [...mine.values(), ...this.active.filter((j) => !mine.has(jobKey(j)))];
   }
 
   /** Stops fetching; jobs still held keep their lock until it expires, then go back to the queue. */

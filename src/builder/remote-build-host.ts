@@ -1,6 +1,7 @@
 // The BuildHost of a remote worker (`morphux worker`): the server's internal worker API over HTTP
 // with a worker token. claim downloads the portpkg (unpacked into the work dir) and the dependency
-// binaries; the log is posted in chunks about once a second; finish uploads outcome, log, binaries.
+// binaries (a failed download makes the attempt an infrastructure failure); the log is posted in
+// chunks about once a second; finish uploads outcome, log, binaries.
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -66,24 +67,26 @@ export class RemoteBuildHost implements BuildHost {
     const logBuf: LogBuffer = { attempt: c.attempt, chunks: [], sending: Promise.resolve(), timer: setInterval(() => this.flush(job), 1000) };
     logBuf.timer.unref();
     this.logs.set(jobKey(job), logBuf);
-    try {
-      if (c.dependency_error === null) await this.fetchInputs(c, claim, sourceDir, depDir);
-    } catch (err) {
-      this.release(job);
-      throw err;
+    if (c.dependency_error === null) {
+      try {
+        await this.fetchInputs(c, claim, sourceDir, depDir);
+      } catch (err) {
+        // the server marked this attempt building: it ends as an infrastructure failure (finish),
+        // so the server retries it with backoff and gives up after builder.max_attempts
+        claim.inputError = `cannot fetch the build's inputs from ${this.o.server}: ${(err as Error).message}`;
+        this.o.log.warn({ pkgid: job.pkgid, arch: job.arch, attempt: c.attempt, err }, 'inputs not fetched; the attempt ends as an infrastructure failure');
+      }
     }
     return claim;
   }
 
   private async fetchInputs(c: { portpkg_url: string; dependencies: { pkgid: number; name: string; version: string; url: string }[] }, claim: BuildClaim, sourceDir: string, depDir: string): Promise<void> {
-    {
-      const tgz = Buffer.from(await (await this.call(c.portpkg_url)).arrayBuffer());
-      await unpackPortpkg(tgz, sourceDir);
-      for (const d of c.dependencies) {
-        const archive = path.join(depDir, `${d.pkgid}.tar.gz`);
-        await this.download(d.url, archive);
-        claim.dependencies.push({ pkgid: d.pkgid, name: d.name, version: d.version, archive });
-      }
+    const tgz = Buffer.from(await (await this.call(c.portpkg_url)).arrayBuffer());
+    await unpackPortpkg(tgz, sourceDir);
+    for (const d of c.dependencies) {
+      const archive = path.join(depDir, `${d.pkgid}.tar.gz`);
+      await this.download(d.url, archive);
+      claim.dependencies.push({ pkgid: d.pkgid, name: d.name, version: d.version, archive });
     }
   }
 

@@ -28,6 +28,7 @@ withData(program.command('serve').description('serve git, the store, the API and
 const user = program.command('user').description('manage users');
 withData(user.command('add <name>').description('create a user and print its API token (shown once; only its hash is stored)'))
   .option('--admin', 'make the user an admin', false)
+  .option('--worker', 'a build worker\'s account: its tokens open the internal worker API and nothing else', false)
   .action(action(userAdd));
 const token = user.command('token').description('a user\'s named API tokens');
 withData(token.command('add <user>').description('add a named token and print it (shown once; only its hash is stored)'))
@@ -48,7 +49,7 @@ withData(store.command('reindex').description('rebuild the flat JSON indexes fro
 
 withData(program.command('worker').description('a build worker on its own (scale-out): jobs from Redis, VMs here, results to the server'))
   .requiredOption('--server <url>', 'the Morphux server (its internal worker API)')
-  .requiredOption('--token <token>', 'a worker token (an admin token of the server)')
+  .requiredOption('--token <token>', 'a worker token of the server (morphux user add NAME --worker)')
   .option('--arch <arch>', 'architecture to build', 'x86_64')
   .option('--concurrency <n>', 'VMs at once (default builder.concurrency)')
   .option('--redis <url>', 'the Redis queue (default queue.url of the config)')

@@ -1,5 +1,6 @@
 // Who is asking: the principal of an `Authorization: Bearer <token>` header (or null), and the
-// guards routes use. Tokens are checked against their stored hashes on every request.
+// guards routes use. Tokens are checked against their stored hashes on every request. A worker
+// token passes requireWorker only: every other guard answers it 403.
 import type { Context } from 'hono';
 import type { Principal } from '../accounts/user-store.js';
 import { MorphuxError } from '../domain/errors.js';
@@ -17,9 +18,23 @@ export async function principalOf(ctx: AppContext, c: Context): Promise<Principa
   return null;
 }
 
-export async function requireUser(ctx: AppContext, c: Context): Promise<Principal> {
+async function requireToken(ctx: AppContext, c: Context): Promise<Principal> {
   const p = await principalOf(ctx, c);
   if (!p) throw new MorphuxError('unauthenticated', 'this needs a token: Authorization: Bearer <token>');
+  return p;
+}
+
+/** Any registered user or admin; a worker token is refused (403). */
+export async function requireUser(ctx: AppContext, c: Context): Promise<Principal> {
+  const p = await requireToken(ctx, c);
+  if (p.worker) throw new MorphuxError('forbidden', 'a worker token is accepted only by the internal worker API');
+  return p;
+}
+
+/** A build worker's token (`morphux user add NAME --worker`); users' and admins' tokens are refused (403). */
+export async function requireWorker(ctx: AppContext, c: Context): Promise<Principal> {
+  const p = await requireToken(ctx, c);
+  if (!p.worker) throw new MorphuxError('forbidden', 'the worker API takes a worker token (morphux user add NAME --worker)');
   return p;
 }
 

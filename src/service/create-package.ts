@@ -12,7 +12,9 @@ const RESERVED = new Set(['store']);
 export async function createPackage(ctx: AppContext, name: string, maintainer: string): Promise<PackageOwners> {
   checkPackageName(name);
   if (RESERVED.has(name)) throw new MorphuxError('invalid_name', `${name} is a reserved name`, { kind: 'package name' });
-  if (!(await ctx.users.get(maintainer))) throw new MorphuxError('not_found', `no user ${maintainer}`, { user: maintainer });
+  const user = await ctx.users.get(maintainer);
+  if (!user) throw new MorphuxError('not_found', `no user ${maintainer}`, { user: maintainer });
+  if (user.worker) throw new MorphuxError('forbidden', `${maintainer} is a build worker's account; it cannot maintain a package`, { user: maintainer });
   await createRepo(ctx.layout.repos, name); // throws already_exists
   const owners: PackageOwners = { name, maintainers: [maintainer], created_at: new Date().toISOString() };
   await ctx.owners.put(owners);

@@ -1,6 +1,8 @@
 // Keeps a read replica's store a clone of the primary's BASE/store.git: fetched and reset to its
 // main on an interval and on request, one sync at a time; copies the maintainers of packages whose
 // index changed from the primary's API, since query URLs (/port/<name>) depend on them.
+// Notifications are not authenticated (they only trigger a fetch of public data) but rate-limited:
+// at most one fetch per NOTIFY_MIN_GAP_MS however many arrive; the rest share the next one.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -19,11 +21,17 @@ export interface ReplicaSyncOptions {
 
 const git = (dir: string, args: string[]) => execa('git', ['-C', dir, ...args], { env: { GIT_TERMINAL_PROMPT: '0' } });
 const INDEX_FILE = /^index\/ports\/[^/]+\/([^/]+)\.json$/;
+const NOTIFY_MIN_GAP_MS = 1000;
 
 export class ReplicaSync {
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  /** the sync a notification within NOTIFY_MIN_GAP_MS of the last fetch waits for */
+  private pending: Promise<void> | null = null;
+  private lastFetchAt = 0;
+  /** fetches made since start (GET /internal/replica/status) */
+  fetches = 0;
   /** the primary's store commit this replica serves, and when it last synced */
   head = '';
   syncedAt = 0;
@@ -68,8 +76,22 @@ export class ReplicaSync {
     return this.running;
   }
 
+  /** A notification from the primary: a sync now, or, within NOTIFY_MIN_GAP_MS of the last fetch,
+   *  one shared sync when that time is up; resolves when the store is up to date. */
+  notify(): Promise<void> {
+    const wait = this.lastFetchAt + NOTIFY_MIN_GAP_MS - Date.now();
+    if (wait <= 0 && !this.pending) return this.sync();
+    this.pending ??= new Promise<void>((r) => setTimeout(r, Math.max(wait, 0)).unref()).then(() => {
+      this.pending = null;
+      return this.sync();
+    });
+    return this.pending;
+  }
+
   private async syncOnce(): Promise<void> {
     const dir = this.o.storeDir;
+    this.lastFetchAt = Date.now();
+    this.fetches += 1;
     await git(dir, ['fetch', '--quiet', 'origin', '+refs/heads/main:refs/remotes/origin/main']);
     const next = String((await git(dir, ['rev-parse', 'refs/remotes/origin/main'])).stdout).trim();
     const prev = this.head || String((await git(dir, ['rev-parse', 'HEAD'])).stdout).trim();

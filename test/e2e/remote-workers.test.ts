@@ -1,12 +1,16 @@
 // Remote workers end to end: real redis-server, a server that only enqueues, two `morphux worker`
-// processes building hello in real VMs; each built once, one worker SIGKILLed mid-build and its job
-// finished by the other, a late result of the dead attempt refused (409), `store fsck` clean.
+// processes with a worker account's token building hello in real VMs; each built once, one worker
+// SIGKILLed mid-build and its job finished by the other, a late result of the dead attempt refused
+// (409), every phase reported as BullMQ progress and shown on /builds, `store fsck` clean.
 import { expect } from 'chai';
+import { QueueEvents } from 'bullmq';
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildProgress } from '../../src/builder/build-progress.js';
+import { queueName, redisJobId } from '../../src/builder/redis-queue.js';
 import { packFixture, upload } from '../support/portpkgs.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { morphux } from '../support/server-process.js';
@@ -36,6 +40,10 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
   this.timeout(900_000);
   let redis: TestRedis;
   let s: TestServer;
+  let events: QueueEvents;
+  /** the worker account's token (`morphux user add builders --worker`) */
+  let workerToken: string;
+  const progress = new Map<string, BuildProgress[]>();
   let workDirs: string[] = [];
   const workers: WorkerProc[] = [];
 
@@ -43,7 +51,7 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     const dir = await mkdtemp(path.join(os.tmpdir(), 'morphux-worker-'));
     workDirs.push(dir);
     await writeFile(path.join(dir, 'morphux.yaml'), `queue: {kind: redis, url: "${redis.url}", lock_seconds: 6, stalled_check_seconds: 2}\nlog: {level: info}\n`);
-    const proc = execa(process.execPath, ['--import', 'tsx', CLI, 'worker', '--data', dir, '--server', s.url, '--token', s.adminToken, '--arch', 'x86_64', '--concurrency', '1'], {
+    const proc = execa(process.execPath, ['--import', 'tsx', CLI, 'worker', '--data', dir, '--server', s.url, '--token', workerToken, '--arch', 'x86_64', '--concurrency', '1'], {
       detached: true, reject: false, stdin: 'ignore', buffer: false,
     });
     const w: WorkerProc = { proc, out: '' };
@@ -65,8 +73,14 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     await writeFile(path.join(data, 'morphux.yaml'), `queue: {kind: redis, url: "${redis.url}", lock_seconds: 6, stalled_check_seconds: 2}\nbuilder: {embedded_worker: false}\n`);
     s = await startTestServer({ data });
     expect(s.ctx.worker).to.equal(null);
+    workerToken = (await morphux(['user', 'add', 'builders', '--worker', '--data', data])).trim();
+    const u = new URL(redis.url);
+    events = new QueueEvents(queueName('x86_64'), { connection: { host: u.hostname, port: Number(u.port) } });
+    await events.waitUntilReady();
+    events.on('progress', ({ jobId, data: p }) => { progress.set(jobId, [...(progress.get(jobId) ?? []), p as BuildProgress]); });
   });
   after(async () => {
+    await events?.close();
     for (const w of workers) await killTree(w).catch(() => {});
     await s?.close();
     await redis?.stop();
@@ -82,6 +96,11 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
       pkgids.push(r.json.pkgid);
     }
     const [a, b] = [await startWorker(), await startWorker()];
+    // the primary's /builds page lists remote builds with their phase (its queue reads the jobs from Redis)
+    let buildsPage = '';
+    const pagePoll = setInterval(() => {
+      void fetch(`${s.url}/builds`).then((r) => r.text()).then((t) => { if (/class="progress">(booting|building)/.test(t)) buildsPage = t; }, () => {});
+    }, 1000);
     // the first build to start: find its worker, let its VM run a while, then SIGKILL that worker
     let victim: WorkerProc | null = null;
     let victimPkgid = 0;
@@ -109,8 +128,13 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
       await new Promise((r) => setTimeout(r, 500));
     }
 
-    const done = await Promise.all(pkgids.map((id) => waitState(s.url, id, 600_000)));
+    await Promise.all(pkgids.map((id) => waitState(s.url, id, 600_000)));
+    clearInterval(pagePoll);
     const seconds = (Date.now() - t0) / 1000;
+    // read again once every build is recorded: GET /api/v1/pkg reads the working tree, where a
+    // status.json can be seen a moment before the report written in the same store commit
+    await new Promise((r) => setTimeout(r, 2000));
+    const done = await Promise.all(pkgids.map(async (id) => (await api(s.url, 'GET', `/api/v1/pkg/${id}`)).json));
     for (const d of done) {
       expect(d.status.state, JSON.stringify(d.status)).to.equal('good');
       expect(d.reports, `pkgid ${d.submission.pkgid}: one builder report`).to.equal(1);
@@ -123,11 +147,20 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     // a late result of the dead attempt is refused: the build belongs to attempt 2
     const form = new FormData();
     form.set('result', JSON.stringify({ pkgid: victimPkgid, arch: 'x86_64', attempt: 1, resolved: [], outcome: { state: 'failed', reason: 'build', message: 'stale', measurements: null, installed: [], phases: {} } }));
-    const stale = await fetch(`${s.url}/internal/worker/finish`, { method: 'POST', body: form, headers: { authorization: `Bearer ${s.adminToken}` } });
+    const stale = await fetch(`${s.url}/internal/worker/finish`, { method: 'POST', body: form, headers: { authorization: `Bearer ${workerToken}` } });
     expect(stale.status).to.equal(409);
     expect(((await stale.json()) as any).error.code).to.equal('conflict');
-    // the worker API wants a worker (admin) token
+    // the worker API wants a worker token: none is 401, an admin's is 403
     expect((await api(s.url, 'POST', '/internal/worker/claim', { pkgid: 1, arch: 'x86_64' })).status).to.equal(401);
+    expect((await api(s.url, 'POST', '/internal/worker/claim', { pkgid: 1, arch: 'x86_64' }, s.adminToken)).status).to.equal(403);
+    // every build reported its phases in order, the VM's from its console; the page showed one
+    for (const id of pkgids) {
+      const phases = (progress.get(redisJobId({ pkgid: id, arch: 'x86_64' })) ?? []).map((p) => p.phase);
+      const last = phases.lastIndexOf('resolving'); // the retaken build: its second attempt
+      expect(phases.slice(last).filter((p, i, all) => p !== all[i - 1]), `pkgid ${id}: ${phases.join(' ')}`)
+        .to.deep.equal(['resolving', 'booting', 'building', 'installing', 'collecting', 'uploading']);
+    }
+    expect(buildsPage, 'the /builds page never showed a build\'s phase').to.match(/pkgid \d+<\/a> \(x86_64\) · <span class="progress">/);
     // the store agrees with itself, and the log of a remote build was recorded
     expect(await morphux(['store', 'fsck', '--data', s.data])).to.match(/^ok:/m);
     const log = await fetch(`${s.url}/api/v1/pkg/${victimPkgid}/log`);

@@ -40,10 +40,11 @@ export async function serve(opts: DataOpts & { host?: string; port?: string; wor
   stopOnSignals(() => running.close(), log);
 }
 
-export async function userAdd(name: string, opts: DataOpts & { admin: boolean }): Promise<void> {
+export async function userAdd(name: string, opts: DataOpts & { admin: boolean; worker: boolean }): Promise<void> {
+  if (opts.admin && opts.worker) throw new MorphuxError('bad_request', 'a worker account cannot be an admin: --admin or --worker, not both');
   const config = configFrom(opts);
   const users = new UserStore(dataLayout(config.data).users);
-  const { token } = await users.create(name, opts.admin);
+  const { token } = opts.worker ? await users.createWorker(name) : await users.create(name, opts.admin);
   process.stdout.write(`${token}\n`);
 }
 

@@ -18,7 +18,7 @@ export async function replicaCommand(opts: ReplicaOpts): Promise<void> {
   const base = configFrom(opts);
   const interval = opts.interval === undefined ? base.replica.interval_seconds : Number(opts.interval);
   if (!Number.isInteger(interval) || interval < 1) fail(`error: --interval must be a whole number of seconds, not ${opts.interval}`);
-  const config = { ...base, replica: { upstream: opts.upstream ?? base.replica.upstream, interval_seconds: interval } };
+  const config = { ...base, replica: { ...base.replica, upstream: opts.upstream ?? base.replica.upstream, interval_seconds: interval } };
   const log = createLogger(config.log.level);
   const { ctx, sync } = await openReplica(config, log);
   const running = await startReplica(ctx, sync, config.server);

@@ -10,7 +10,7 @@ import type { AppContext } from '../../service/app-context.js';
 import { queryPorts, type PortListItem } from '../../service/query-ports.js';
 import { portpkgDir } from '../../store/store-paths.js';
 import { bytes, page, stateBadge, type Html } from '../web/html-layout.js';
-import { allEntries, submissionPage } from '../web/read-models.js';
+import { submissionPage } from '../web/read-models.js';
 import { parsePkgid } from './api-packages.js';
 import { sessionOf } from './web-session.js';
 import { htmlErrors } from '../web/html-errors.js';
@@ -57,14 +57,13 @@ ${portTable(shown)}${pager(c, items.length, pageNo)}`);
   };
 
   app.get('/', async (c) => {
-    const all = await allEntries(ctx);
-    const stable = all.filter((e) => e.stable).sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, 10);
+    const [recent, stable] = await Promise.all([ctx.catalog.newest(20, 'submitted'), ctx.catalog.newest(10, 'stable')]);
     const waiting = ctx.queue.waiting().length;
     const running = ctx.queue.running();
     return render(c, 'Home', html`<h1>Morphux packages</h1>
 <form role="search" method="get" action="/packages"><label for="q-home">Find a package</label> <input id="q-home" name="q" type="search"> <button type="submit">Search</button></form>
 <section aria-labelledby="queue-h"><h2 id="queue-h">Build queue</h2><p>${waiting} queued, ${running.length} building${running.length ? html`: ${running.map((r) => html`<a href="/submissions/${r.pkgid}">${r.pkgid}</a> `)}` : ''} · <a href="/builds">all builds</a></p></section>
-<section aria-labelledby="recent-h"><h2 id="recent-h">Recent submissions</h2>${entryTable(all.slice(0, 20))}</section>
+<section aria-labelledby="recent-h"><h2 id="recent-h">Recent submissions</h2>${entryTable(recent)}</section>
 <section aria-labelledby="stable-h"><h2 id="stable-h">Recently flagged stable</h2>${stable.length ? entryTable(stable) : html`<p>None yet.</p>`}</section>`);
   });
 
@@ -123,12 +122,11 @@ ${actionForms(session, pkgid, view)}`);
   });
 
   app.get('/builds', async (c) => {
-    const all = await allEntries(ctx);
     const running = ctx.queue.running();
     const waiting = ctx.queue.waiting();
-    const failures = all.filter((e) => e.state === 'failed').sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, 30);
+    const failures = await ctx.catalog.newest(30, 'failed');
     return render(c, 'Builds', html`<h1>Builds</h1>
-<h2>Building</h2>${running.length ? html`<ul>${running.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch}) · <a href="/api/v1/pkg/${r.pkgid}/log">live log</a></li>`)}</ul>` : html`<p>Nothing is building.</p>`}
+<h2>Building</h2>${running.length ? html`<ul>${running.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch})${r.progress ? html` · <span class="progress">${r.progress.phase}${r.progress.detail ? ` ${r.progress.detail}` : ''}, ${r.progress.percent}%</span>` : ''} · <a href="/api/v1/pkg/${r.pkgid}/log">live log</a></li>`)}</ul>` : html`<p>Nothing is building.</p>`}
 <h2>Queued</h2>${waiting.length ? html`<ul>${waiting.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch})</li>`)}</ul>` : html`<p>The queue is empty.</p>`}
 <h2>Recent failures</h2>${failures.length ? entryTable(failures) : html`<p>No failures.</p>`}`);
   });

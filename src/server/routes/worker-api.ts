@@ -1,4 +1,4 @@
-// /internal/worker, for remote build workers (an admin token is the worker token): claim a job,
+// /internal/worker, for remote build workers (a worker account's token, nothing else): claim a job,
 // fetch dependency binaries, stream the log, finish (outcome, log, binaries), each through the same
 // LocalBuildHost as the embedded worker, so the server stays the one writer of the store.
 import { Hono } from 'hono';
@@ -16,7 +16,7 @@ import type { AppContext } from '../../service/app-context.js';
 import { eligibleCandidates } from '../../service/eligible-candidates.js';
 import { storePaths } from '../../store/store-paths.js';
 import type { SubmissionInfo } from '../../store/submission-types.js';
-import { requireAdmin } from '../auth.js';
+import { requireWorker } from '../auth.js';
 import { readJsonBody } from '../read-json-body.js';
 import { readBody } from '../read-body.js';
 
@@ -40,16 +40,17 @@ function parsed<T>(schema: z.ZodType<T>, v: unknown): T {
   return r.data;
 }
 
-export function workerApi(ctx: AppContext): Hono {
-  const app = new Hono();
+export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string } }> {
+  const app = new Hono<{ Variables: { worker: string } }>();
+  const log = ctx.log.child({ part: 'worker-api' });
   const host = new LocalBuildHost({
     store: ctx.store, liveLogs: ctx.liveLogs, candidates: (name) => eligibleCandidates(ctx, name),
-    arches: ctx.config.builder.arches, maxAttempts: ctx.config.builder.max_attempts, log: ctx.log.child({ part: 'worker-api' }),
+    arches: ctx.config.builder.arches, maxAttempts: ctx.config.builder.max_attempts, log,
   });
   /** the current attempt of each build claimed by a remote worker (its live log is open) */
   const claimed = new Map<string, number>();
   app.use('*', async (c, next) => {
-    await requireAdmin(ctx, c);
+    c.set('worker', (await requireWorker(ctx, c)).name);
     await next();
   });
 
@@ -63,6 +64,7 @@ export function workerApi(ctx: AppContext): Hono {
     const claim = await host.claim(job);
     if (!claim) return c.json({ claimed: false });
     claimed.set(jobKey(job), claim.attempt);
+    log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt }, 'build claimed by a remote worker');
     return c.json({
       claimed: true, info: claim.info, manifest: claim.manifest, attempt: claim.attempt, resolved: claim.resolved,
       dependency_error: claim.dependencyError, portpkg_url: `/pkg/${job.pkgid}`,
@@ -115,6 +117,7 @@ export function workerApi(ctx: AppContext): Hono {
       if (r.outcome.state === 'good' && !binariesArchive) throw new MorphuxError('bad_request', 'a good build needs its binaries');
       const outcome: BuildOutcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
       const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome);
+      log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: r.attempt, state: outcome.state, reason: outcome.reason, retry: !!retry }, 'remote build recorded');
       if (claimed.get(jobKey(job)) === r.attempt) {
         claimed.delete(jobKey(job));
         host.release(job);
