@@ -3,11 +3,14 @@
 import { z } from 'zod';
 import { MorphuxError } from './errors.js';
 import { checkPackageName, isPackageName } from './names.js';
+import { decodeUtf8, hasControlChars, parseUntrustedJson } from './untrusted-text.js';
 import { isVersion, parseRange } from './version.js';
 
 const MAX_MANIFEST_BYTES = 256 * 1024;
 
-const command = z.string().min(1).max(4096);
+const command = z.string().min(1).max(4096).refine((s) => !hasControlChars(s), 'holds a control character');
+/** free text: no control characters but tab and newline */
+const text = (max: number) => z.string().max(max).refine((s) => !hasControlChars(s), 'holds a control character');
 const deps = z.record(
   z.string().refine(isPackageName, 'not a package name'),
   z.string().refine((r) => { try { parseRange(r); return true; } catch { return false; } }, 'not a version range'),
@@ -16,10 +19,10 @@ const deps = z.record(
 export const manifestSchema = z.object({
   name: z.string().refine(isPackageName, 'must match [a-z0-9][a-z0-9+._-]*'),
   version: z.string().refine(isVersion, 'must be dot-separated parts such as 1.2.3'),
-  description: z.string().max(4096).optional(),
+  description: text(4096).optional(),
   category: z.string().regex(/^[a-z0-9][a-z0-9+._-]*$/).max(64).optional(),
   tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9+._-]*$/).max(64)).max(64).optional(),
-  license: z.string().max(256).optional(),
+  license: text(256).optional(),
   dependencies: deps.optional(),
   build_dependencies: deps.optional(),
   build: z.array(command).max(256).optional(),
@@ -32,12 +35,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export function parseManifest(bytes: Buffer | string | null | undefined): Manifest {
   if (bytes === null || bytes === undefined) throw new MorphuxError('invalid_manifest', 'package.json is missing at the root of the tree');
   if (bytes.length > MAX_MANIFEST_BYTES) throw new MorphuxError('invalid_manifest', `package.json is over ${MAX_MANIFEST_BYTES} bytes`);
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-  } catch (e) {
-    throw new MorphuxError('invalid_manifest', `package.json is not valid JSON: ${(e as Error).message}`);
-  }
+  const json = parseUntrustedJson(typeof bytes === 'string' ? bytes : decodeUtf8(bytes, 'invalid_manifest', 'package.json'), 'invalid_manifest', 'package.json');
   const r = manifestSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];

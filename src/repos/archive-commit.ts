@@ -1,12 +1,14 @@
 // A commit's tree as a gzip'd tar, entries at the root (package.json, Makefile, …): the bytes a
-// submission's portpkg.tgz is made of. Deterministic: entries carry the commit time.
+// submission's portpkg.tgz is made of. Deterministic: entries carry the commit time. Inside a
+// push's quarantine too, so pre-receive checks the very archive the submission will be made of.
 import { runGit } from './run-git.js';
-import { checkObjectId } from './read-at-commit.js';
+import { checkObjectId, quarantineEnv, type QuarantineEnv } from './read-at-commit.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 
-export async function archiveCommit(gitdir: string, commit: string, maxBytes: number = DEFAULT_MAX_BYTES): Promise<Buffer> {
+export async function archiveCommit(gitdir: string, commit: string, maxBytes: number = DEFAULT_MAX_BYTES, quarantine?: QuarantineEnv | null): Promise<Buffer> {
   checkObjectId(commit);
-  const { stdout } = await runGit(['--git-dir', gitdir, 'archive', '--format=tar.gz', commit], { maxBuffer: maxBytes });
+  const env = await quarantineEnv(gitdir, quarantine);
+  const { stdout } = await runGit(['--git-dir', gitdir, 'archive', '--format=tar.gz', commit], { env, maxBuffer: maxBytes });
   return stdout;
 }

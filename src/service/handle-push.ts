@@ -1,15 +1,18 @@
 // What the git hooks ask the server (Gitea's model): pre-receive checks a push against the policy
 // in repos/check-push.ts; post-receive turns each accepted version-branch update into a submission.
 // Submitting a commit is idempotent: a commit that already has a submission gets it back, so a
-// retried hook or the start-up reconciliation never makes a second one.
+// retried hook or the start-up reconciliation never makes a second one. A version branch's tree
+// is checked in pre-receive exactly as its submission will be (archive, limits, names, links), so
+// an accepted push never leaves a branch whose submission cannot be made.
 import { readPortIndex } from '../store/port-index.js';
 import { archiveCommit } from '../repos/archive-commit.js';
-import { checkPush, type RefUpdate } from '../repos/check-push.js';
+import { checkPush, type RefUpdate, type Refusal } from '../repos/check-push.js';
+import { isMorphuxError, type ErrorCode } from '../domain/errors.js';
 import { ZERO_ID, type QuarantineEnv } from '../repos/read-at-commit.js';
 import { repoDir } from '../repos/repo-paths.js';
 import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
-import { pkgurl, submitPortpkg } from './submit-portpkg.js';
+import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
 import { AsyncMutex } from '../store/async-mutex.js';
 
 export interface HookRequest {
@@ -24,10 +27,32 @@ export interface HookReply {
   messages: string[];
 }
 
+/** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
+const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_manifest', 'bad_request', 'name_mismatch', 'version_mismatch'];
+
+/** The refusal of a version-branch commit whose tree would not pass submitPortpkg's checks. */
+async function checkTree(ctx: AppContext, req: HookRequest, update: RefUpdate): Promise<Refusal | null> {
+  try {
+    const tgz = await archiveCommit(repoDir(ctx.layout.repos, req.repo), update.new, undefined, req.quarantine);
+    await checkPortpkg(ctx.config.portpkg, tgz, req.repo, versionOfRef(update.ref) ?? undefined);
+    return null;
+  } catch (e) {
+    if (!isMorphuxError(e) || !TREE_REFUSALS.includes(e.code)) throw e;
+    return { ref: update.ref, code: e.code, message: `${update.ref.slice('refs/heads/'.length)}: ${e.message}` };
+  }
+}
+
 export async function preReceive(ctx: AppContext, req: HookRequest): Promise<HookReply> {
   const verdict = await checkPush({ gitdir: repoDir(ctx.layout.repos, req.repo), repoName: req.repo, updates: req.updates, quarantine: req.quarantine ?? undefined });
-  if (!verdict.ok) ctx.log.info({ repo: req.repo, pusher: req.pusher, refusals: verdict.refusals }, 'push refused');
-  return { ok: verdict.ok, messages: verdict.refusals.map((r) => `refused: ${r.message}`) };
+  const refused = new Set(verdict.refusals.map((r) => r.ref));
+  for (const u of req.updates) {
+    if (u.new === ZERO_ID || versionOfRef(u.ref) === null || refused.has(u.ref)) continue;
+    const refusal = await checkTree(ctx, req, u);
+    if (refusal) verdict.refusals.push(refusal);
+  }
+  const ok = verdict.refusals.length === 0;
+  if (!ok) ctx.log.info({ repo: req.repo, pusher: req.pusher, refusals: verdict.refusals }, 'push refused');
+  return { ok, messages: verdict.refusals.map((r) => `refused: ${r.message} [${r.code}]`) };
 }
 
 const submitting = new AsyncMutex(); // one commit at a time: the idempotency check and the submit agree

@@ -5,7 +5,8 @@ import { MorphuxError } from '../domain/errors.js';
 import { parseManifest, type Manifest } from '../domain/manifest.js';
 import { createSubmission } from '../store/create-submission.js';
 import type { SubmissionInfo, SubmissionSource } from '../store/submission-types.js';
-import { inspectPortpkg } from '../store/unpack-portpkg.js';
+import { inspectPortpkg, portpkgLimits } from '../store/unpack-portpkg.js';
+import type { Config } from '../config/config-schema.js';
 import type { AppContext } from './app-context.js';
 
 export interface SubmitInput {
@@ -17,8 +18,9 @@ export interface SubmitInput {
   expectVersion?: string;
 }
 
-export async function checkPortpkg(tgz: Buffer, expectName?: string, expectVersion?: string): Promise<Manifest> {
-  const contents = await inspectPortpkg(tgz);
+/** The archive's manifest once the archive passed every check (limits: the config's `portpkg`). */
+export async function checkPortpkg(limits: Config['portpkg'], tgz: Buffer, expectName?: string, expectVersion?: string): Promise<Manifest> {
+  const contents = await inspectPortpkg(tgz, portpkgLimits(limits));
   const manifest = parseManifest(contents.manifest);
   if (expectName !== undefined && manifest.name !== expectName) {
     throw new MorphuxError('name_mismatch', `package.json says name ${manifest.name}, expected ${expectName}`, { name: manifest.name });
@@ -30,7 +32,7 @@ export async function checkPortpkg(tgz: Buffer, expectName?: string, expectVersi
 }
 
 export async function submitPortpkg(ctx: AppContext, input: SubmitInput): Promise<SubmissionInfo> {
-  const manifest = await checkPortpkg(input.tgz, input.expectName, input.expectVersion);
+  const manifest = await checkPortpkg(ctx.config.portpkg, input.tgz, input.expectName, input.expectVersion);
   const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, source: input.source, tgz: input.tgz });
   for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: info.pkgid, arch });
   ctx.log.info({ pkgid: info.pkgid, name: info.name, version: info.version, submitter: info.submitter, source: info.source.type }, 'submission queued');

@@ -10,7 +10,7 @@ import { checkPortpkg, submitPortpkg } from './submit-portpkg.js';
 import { isMorphuxError } from '../domain/errors.js';
 
 export async function uploadPortpkg(ctx: AppContext, tgz: Buffer, submitter: string, filename: string | null): Promise<SubmissionInfo> {
-  const manifest = await checkPortpkg(tgz);
+  const manifest = await checkPortpkg(ctx.config.portpkg, tgz);
   const name = manifest.name;
   if (!(await ctx.owners.get(name)) && !(await repoExists(ctx.layout.repos, name))) {
     try {

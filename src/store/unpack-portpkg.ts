@@ -1,20 +1,30 @@
 // Reads and unpacks a portpkg .tgz safely: every entry is checked before anything is written
-// (no absolute paths, no "..", no links leading outside, no devices or fifos, entry count and
-// unpacked size under limits, so a gzip bomb stops early). Used for pushes and uploads alike.
+// (no absolute paths, no "..", no links leading outside, no devices or fifos, names valid UTF-8
+// without control characters and of sane length, entry count and unpacked size under limits, so
+// a gzip bomb stops early). Used for pushes (in pre-receive and after) and uploads alike.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { configSchema, type Config } from '../config/config-schema.js';
 import { MorphuxError } from '../domain/errors.js';
+import { hasControlChars } from '../domain/untrusted-text.js';
 
 export interface PortpkgLimits {
   maxEntries: number;
   maxUnpackedBytes: number;
 }
 
-export const DEFAULT_PORTPKG_LIMITS: PortpkgLimits = { maxEntries: 20_000, maxUnpackedBytes: 512 * 1024 * 1024 };
+/** The limits configured under `portpkg:` (morphux.example.yaml). */
+export const portpkgLimits = (c: Config['portpkg']): PortpkgLimits => ({ maxEntries: c.max_entries, maxUnpackedBytes: c.max_unpacked_bytes });
+
+export const DEFAULT_PORTPKG_LIMITS: PortpkgLimits = portpkgLimits(configSchema.parse({}).portpkg);
+
+/** Linux's limits on a path and on one of its names (bytes) */
+const MAX_PATH_BYTES = 4096;
+const MAX_NAME_BYTES = 255;
 
 export interface PortpkgContents {
   entries: number;
@@ -35,6 +45,7 @@ function unsafe(message: string, entry?: string): MorphuxError {
 /** The archive path normalised (a leading "./" dropped), or an error when it leaves the root. */
 function cleanPath(p: string): string {
   if (p.includes('\0')) throw unsafe('an entry name holds a NUL byte');
+  checkName(p, 'an entry name');
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw unsafe(`absolute path in archive: ${p}`, p);
   const n = path.posix.normalize(p).replace(/^\.\/+/, '').replace(/\/+$/, '');
   if (n === '..' || n.startsWith('../') || p.split('/').includes('..')) throw unsafe(`path leaves the archive: ${p}`, p);
@@ -42,7 +53,17 @@ function cleanPath(p: string): string {
   return n === '.' ? '' : n;
 }
 
+/** Names as tar decoded them: invalid UTF-8 shows as U+FFFD. */
+function checkName(p: string, what: string): void {
+  const shown = JSON.stringify(p.slice(0, 200));
+  if (p.includes('\ufffd')) throw unsafe(`${what} is not valid UTF-8: ${shown}`, p);
+  if (hasControlChars(p, false)) throw unsafe(`${what} holds a control character: ${shown}`, p);
+  if (Buffer.byteLength(p) > MAX_PATH_BYTES) throw unsafe(`${what} is over ${MAX_PATH_BYTES} bytes: ${shown}`, p);
+  if (p.split('/').some((seg) => Buffer.byteLength(seg) > MAX_NAME_BYTES)) throw unsafe(`${what} has a part over ${MAX_NAME_BYTES} bytes: ${shown}`, p);
+}
+
 function checkLink(entryPath: string, target: string, hard: boolean): void {
+  checkName(target, 'a link target');
   if (target.startsWith('/')) throw unsafe(`${hard ? 'hard link' : 'symlink'} ${entryPath} points to an absolute path`, entryPath);
   const base = hard ? '' : path.posix.dirname(entryPath);
   const resolved = path.posix.normalize(path.posix.join(base, target));

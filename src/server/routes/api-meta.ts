@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { ARCHES } from '../../config/config-schema.js';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkTag } from '../../domain/names.js';
-import { addComment, numberedJson } from '../../store/add-comment.js';
+import { hasControlChars } from '../../domain/untrusted-text.js';
+import { addComment } from '../../store/add-comment.js';
+import { readNumbered } from '../../store/committed-tree.js';
 import { addUserReport } from '../../store/add-user-report.js';
 import type { TagsDoc } from '../../store/read-submission.js';
 import { setStableFlag } from '../../store/set-stable-flag.js';
@@ -26,10 +28,12 @@ const MAX_COMMENT_CHARS = 16 * 1024;
 const reportBody = z.object({
   status: z.enum(['ok', 'failed']),
   arch: z.enum(ARCHES),
-  message: z.string().max(4096).nullable().optional(),
+  message: z.string().max(4096).refine((s) => !hasControlChars(s), 'holds a control character').nullable().optional(),
   log: z.string().nullable().optional(),
 }).strict();
-const commentBody = z.object({ text: z.string().trim().min(1).max(MAX_COMMENT_CHARS) }).strict();
+const commentBody = z.object({
+  text: z.string().trim().min(1).max(MAX_COMMENT_CHARS).refine((s) => !hasControlChars(s), 'holds a control character (only tab and newline are allowed)'),
+}).strict();
 
 function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
@@ -64,12 +68,7 @@ export function apiMeta(ctx: AppContext): Hono {
 
   app.get('/pkg/:pkgid/reports', async (c) => {
     const info = await submissionOf(c);
-    const items: BuildReport[] = [];
-    for (const n of await numberedJson(ctx.store, storePaths.reports(info.pkgid))) {
-      const r = await ctx.store.readJson<BuildReport>(storePaths.report(info.pkgid, n));
-      if (r) items.push(r);
-    }
-    return c.json(paged(c, items));
+    return c.json(paged(c, await readNumbered<BuildReport>(ctx.committed, storePaths.reports(info.pkgid))));
   });
 
   app.post('/pkg/:pkgid/reports', async (c) => {
@@ -85,12 +84,7 @@ export function apiMeta(ctx: AppContext): Hono {
 
   app.get('/pkg/:pkgid/comments', async (c) => {
     const info = await submissionOf(c);
-    const items: CommentDoc[] = [];
-    for (const n of await numberedJson(ctx.store, storePaths.comments(info.pkgid))) {
-      const r = await ctx.store.readJson<CommentDoc>(`${storePaths.comments(info.pkgid)}/${n}.json`);
-      if (r) items.push(r);
-    }
-    return c.json(paged(c, items));
+    return c.json(paged(c, await readNumbered<CommentDoc>(ctx.committed, storePaths.comments(info.pkgid))));
   });
 
   app.post('/pkg/:pkgid/comments', async (c) => {

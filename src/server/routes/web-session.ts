@@ -16,6 +16,7 @@ import { MorphuxError } from '../../domain/errors.js';
 import { checkTag } from '../../domain/names.js';
 import type { AppContext } from '../../service/app-context.js';
 import { addComment } from '../../store/add-comment.js';
+import { hasControlChars } from '../../domain/untrusted-text.js';
 import { addUserReport } from '../../store/add-user-report.js';
 import { atomicWrite } from '../../store/atomic-write.js';
 import { setStableFlag } from '../../store/set-stable-flag.js';
@@ -57,7 +58,7 @@ export async function sessionOf(ctx: AppContext, c: Context): Promise<WebSession
   const [name, tokenHash, expires, csrf] = v.split('|');
   if (!name || !tokenHash || !csrf || Number(expires) < Date.now() / 1000) return null;
   const user = await ctx.users.get(name);
-  if (!user || !user.tokens.some((t) => t.sha256 === tokenHash)) return null; // revoked
+  if (!user || user.worker || !user.tokens.some((t) => t.sha256 === tokenHash)) return null; // revoked
   return { user: { name: user.name, admin: user.admin }, csrf };
 }
 
@@ -79,7 +80,7 @@ export function webSession(ctx: AppContext): Hono {
   const app = new Hono();
   app.onError(htmlErrors(ctx));
 
-  const signInPage = (c: Context, error?: string, status: 200 | 401 = 200) => c.html(page({
+  const signInPage = (c: Context, error?: string, status: 200 | 401 | 403 = 200) => c.html(page({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>${error ? html`<p class="flash" role="alert">${error}</p>` : ''}
 <form method="post" action="/sign-in">
@@ -95,6 +96,7 @@ export function webSession(ctx: AppContext): Hono {
     const form = await formOf(c, null);
     const p = await ctx.users.authenticateBasic(form.user ?? '', form.token ?? '');
     if (!p) return signInPage(c, 'That user name and token do not match.', 401);
+    if (p.worker) return signInPage(c, 'A worker token opens the worker API only; it cannot sign in.', 403);
     const expires = Math.floor(Date.now() / 1000) + LIFETIME_S;
     const value = [p.name, hashToken(form.token), expires, randomBytes(16).toString('hex')].join('|');
     await setSignedCookie(c, COOKIE, value, await secretOf(ctx), { httpOnly: true, sameSite: 'Lax', secure: secure(ctx, c), path: '/', maxAge: LIFETIME_S });
@@ -119,6 +121,7 @@ export function webSession(ctx: AppContext): Hono {
       case 'comment': {
         const text = (form.text ?? '').trim();
         if (!text || text.length > 16 * 1024) throw new MorphuxError('bad_request', 'a comment is 1 to 16384 characters');
+        if (hasControlChars(text)) throw new MorphuxError('bad_request', 'a comment may not hold control characters (only tab and newline)');
         await addComment(ctx.store, pkgid, who, text);
         break;
       }
