@@ -25,7 +25,7 @@ say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
 warn() { echo "setup: $*" >&2; }
 
 # 1. host packages
-PKGS=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static mmdebstrap cpio e2fsprogs xz-utils chromium vsftpd zstd redis-server)
+PKGS=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static mmdebstrap cpio e2fsprogs xz-utils chromium vsftpd openssl zstd redis-server nginx)
 for arch in "${ARCHES[@]}"; do
   case "$arch" in
     x86_64) ;;
@@ -44,6 +44,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update >"$out"
     apt-get install -y --no-install-recommends "${missing[@]}" >"$out"
+    # nginx is only a reference for bench/read-path.ts, which starts its own: never a system service
+    if [[ " ${missing[*]} " == *" nginx "* ]]; then
+      { systemctl disable --now nginx || { invoke-rc.d nginx stop; update-rc.d nginx disable; }; } >/dev/null 2>&1 || true
+    fi
   else
     warn "missing Debian packages (VM builds need them): ${missing[*]}"
     warn "install them as root: apt-get update && apt-get install -y ${missing[*]}"

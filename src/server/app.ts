@@ -11,6 +11,7 @@ import { apiPackages } from './routes/api-packages.js';
 import { apiSubmit } from './routes/api-submit.js';
 import { etag } from './etag.js';
 import { downloads } from './routes/downloads.js';
+import type { PkgFileCache } from './pkg-file-cache.js';
 import { hookApi } from './routes/hook-api.js';
 import { storeFiles } from './routes/store-files.js';
 import { webPages } from './routes/web-pages.js';
@@ -20,6 +21,8 @@ import { workerApi } from './routes/worker-api.js';
 export interface AppOptions {
   hookSecret: string;
   storeReader: GitObjectReader;
+  /** shared with the server's fast path for downloads (fast-downloads.ts) */
+  pkgFiles?: PkgFileCache;
 }
 
 export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
@@ -35,7 +38,7 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
   app.route('/internal/worker', workerApi(ctx));
   app.route('/store', storeFiles(ctx, opts.storeReader));
-  app.route('/', downloads(ctx));
+  app.route('/', downloads(ctx, opts.pkgFiles));
   app.route('/', webSession(ctx));
   app.route('/', webPages(ctx));
   return app;

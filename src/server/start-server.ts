@@ -1,6 +1,7 @@
-// Starts one Morphux server: a Node http server that hands *.git requests to the git transport
-// and everything else to the Hono app; then reconciles the store (missed submissions, queued
-// builds) and starts the embedded build worker.
+// Starts one Morphux server: a Node http server that hands *.git requests to the git transport,
+// downloads it can answer at once to the fast path (fast-downloads.ts) and everything else to the
+// Hono app; then reconciles the store (missed submissions, queued builds) and starts the embedded
+// build worker, the publisher and the replicas' notifier.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -9,10 +10,12 @@ import { getRequestListener } from '@hono/node-server';
 import type { Principal } from '../accounts/user-store.js';
 import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
-import { GitObjectReader } from '../store/git-object-reader.js';
+import { ReplicaNotifier } from '../service/replica-notifier.js';
 import { buildApp } from './app.js';
+import { fastDownloads } from './fast-downloads.js';
 import { createGitHttpHandler } from './git-http.js';
-import { closeHttp, hostUrl, listenHttp } from './listen-http.js';
+import { closeHttp, hostUrl, httpServerOptions, listenHttp } from './listen-http.js';
+import { PkgFileCache } from './pkg-file-cache.js';
 
 export interface RunningServer {
   server: Server;
@@ -31,8 +34,9 @@ function hookCommand(): { script: string; flags: string } {
 
 export async function startServer(ctx: AppContext, listen: { host: string; port: number } = ctx.config.server): Promise<RunningServer> {
   const hookSecret = randomBytes(32).toString('hex');
-  const storeReader = new GitObjectReader(path.join(ctx.layout.store, '.git'));
-  const app = buildApp(ctx, { hookSecret, storeReader });
+  const storeReader = ctx.committed.objects; // /store is served from the last commit too
+  const pkgFiles = new PkgFileCache(ctx.store);
+  const app = buildApp(ctx, { hookSecret, storeReader, pkgFiles });
   const hook = hookCommand();
   const hookEnv: Record<string, string> = {
     MORPHUX_HOOK_TOKEN: hookSecret,
@@ -48,6 +52,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     mayPush: (p, repo) => ctx.owners.mayMaintain(p as Principal, repo),
     hookEnv,
     log: gitLog,
+    maxBodyBytes: ctx.config.server.push_limit_bytes,
   });
   const storeRepo = createGitHttpHandler({
     reposRoot: ctx.layout.data, // DATA/store.git (a link to DATA/store/.git) as BASE/store.git, read-only
@@ -57,10 +62,14 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     log: gitLog,
   });
   const honoListener = getRequestListener(app.fetch);
-  const server = createServer((req, res) => {
+  const fast = fastDownloads(ctx, pkgFiles);
+  const server = createServer(httpServerOptions(ctx.config.server), (req, res) => {
     if (/^\/store\.git(\/|\?|$)/.test(req.url ?? '')) return storeRepo.handle(req, res);
     if (packages.matches(req)) return packages.handle(req, res);
-    void honoListener(req, res);
+    fast(req, res).then(
+      (answered) => { if (!answered) void honoListener(req, res); },
+      () => { if (!res.headersSent) void honoListener(req, res); },
+    );
   });
   const { port, url } = await listenHttp(server, listen);
   hookEnv.MORPHUX_HOOK_URL = `${url}/internal/hooks`;
@@ -70,12 +79,15 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   await reconcile(ctx);
   ctx.worker?.start();
   ctx.publisher.start((listener) => ctx.store.onCommit(listener));
+  const notifier = new ReplicaNotifier({ urls: ctx.config.replica.notify, log: ctx.log.child({ part: 'replica-notify' }) });
+  notifier.start((listener) => ctx.store.onCommit(listener));
 
   return {
     server,
     url,
     close: async () => {
       await closeHttp(server);
+      await notifier.close();
       await ctx.close();
       storeReader.close();
     },

@@ -1,12 +1,15 @@
 // `morphux serve` as a separate process in its own process group, so a test can SIGKILL it (and
-// its VMs) at any moment and start it again on the same data dir and port.
+// its VMs) at any moment and start it again on the same data dir and port. `built: true` runs
+// dist/cli/morphux.js (`npm run build`) instead of the source through tsx, as benchmarks do.
 import { execa, type ResultPromise } from 'execa';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'src', 'cli', 'morphux.ts');
+const BUILT_CLI = path.join(ROOT, 'dist', 'cli', 'morphux.js');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,15 +28,24 @@ export async function morphux(args: string[]): Promise<string> {
 
 export class ServerProcess {
   private proc: ResultPromise | null = null;
-  constructor(readonly data: string, readonly port: number) {}
+  /** opts.log: a file the server's stdout and stderr are appended to (default: discarded) */
+  constructor(readonly data: string, readonly port: number, private readonly opts: { built?: boolean; log?: string } = {}) {}
+
+  /** The server's own pid (node), while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    this.proc = execa(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
-      cwd: ROOT, detached: true, reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore',
+    if (this.opts.built && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build`);
+    const cli = this.opts.built ? [BUILT_CLI] : ['--import', 'tsx', CLI];
+    const out = this.opts.log ? { file: this.opts.log, append: true } : 'ignore';
+    this.proc = execa(process.execPath, [...cli, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
+      cwd: ROOT, detached: true, reject: false, stdin: 'ignore', stdout: out, stderr: out,
     });
     const until = Date.now() + 60_000;
     while (Date.now() < until) {

@@ -1,0 +1,44 @@
+// A Morphux server for benchmarks: the data (users, repos, submissions) is made in-process through
+// the test helpers, then the built server (`node dist/cli/morphux.js serve`) runs on that data in
+// a process of its own, so a load generator in the bench process does not share its event loop.
+// close() stops it (and its git children) and removes the data dir.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, ServerProcess } from '../../test/support/server-process.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
+
+export interface BenchServer<T> {
+  url: string;
+  /** the server's own pid (node) */
+  pid: number;
+  data: string;
+  /** what setup returned */
+  made: T;
+  close(): Promise<void>;
+}
+
+export async function benchServer<T>(setup: (s: TestServer) => Promise<T>): Promise<BenchServer<T>> {
+  const data = await mkdtemp(path.join(os.tmpdir(), 'morphux-bench-'));
+  try {
+    const prep = await startTestServer({ data, keep: true });
+    let made: T;
+    try {
+      made = await setup(prep);
+    } finally {
+      await prep.close();
+    }
+    const server = new ServerProcess(data, await freePort(), { built: true });
+    await server.start();
+    return {
+      url: server.url, pid: server.pid!, data, made,
+      close: async () => {
+        await server.kill();
+        await rm(data, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await rm(data, { recursive: true, force: true });
+    throw e;
+  }
+}
