@@ -15,6 +15,19 @@ export const configSchema = z.object({
     public_url: z.string().url().nullable().default(null),
     /** largest request body accepted by the API (portpkg uploads included) */
     body_limit_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** largest git push (the pack as sent); also git's receive.maxInputSize */
+    push_limit_bytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    /** a client must send a request's headers within this time, and the whole request (body
+     *  included) within request_timeout_seconds, or it gets a 408 and is cut off (slow-drip clients) */
+    headers_timeout_seconds: z.number().int().min(1).default(30),
+    request_timeout_seconds: z.number().int().min(1).default(300),
+  }).strict().prefault({}),
+  /** what a portpkg tree (a pushed version branch or an upload) may hold */
+  portpkg: z.object({
+    /** entries (files, folders and links) in the tree */
+    max_entries: z.number().int().min(1).default(8192),
+    /** the sum of the files' sizes, unpacked */
+    max_unpacked_bytes: z.number().int().min(1024).default(512 * 1024 * 1024),
   }).strict().prefault({}),
   builder: z.object({
     /** run a build worker inside `morphux serve` */
@@ -43,6 +56,11 @@ export const configSchema = z.object({
     /** largest build log kept, bytes; the rest is cut */
     log_max_bytes: z.number().int().min(4096).default(8 * 1024 * 1024),
   }).strict().prefault({}),
+  store: z.object({
+    /** most metadata changes (comments, votes, tags, reports, build statuses) that one store commit
+     * takes when they arrive together (group commit); 1: a commit per change */
+    group_commit_max: z.number().int().min(1).max(10_000).default(256),
+  }).strict().prefault({}),
   publish: z.object({
     /** names this repository in every signed index (clients keep replay state per origin and mirror) */
     origin: z.string().regex(/^[A-Za-z0-9._-]+$/).default('morphux'),
@@ -67,6 +85,10 @@ export const configSchema = z.object({
       dir: z.string().default('/'),
       /** FTPS: refuse a certificate that does not verify */
       tls_verify: z.boolean().default(true),
+      /** FTPS: a PEM file of CAs trusted besides the system's (a private CA, a self-signed server) */
+      ca_file: z.string().nullable().default(null),
+      /** how an upload is checked before its rename: sha256 reads it back (one more transfer), size only compares sizes */
+      verify: z.enum(['sha256', 'size']).default('sha256'),
     }).strict()).default([]),
   }).strict().prefault({}),
   queue: z.object({
@@ -84,6 +106,8 @@ export const configSchema = z.object({
     upstream: z.string().url().nullable().default(null),
     /** seconds between two fetches of the store; a POST /internal/replica/notify fetches at once */
     interval_seconds: z.number().int().min(1).default(30),
+    /** on the primary: base URLs of replicas told after each store commit (POST <url>/internal/replica/notify) */
+    notify: z.array(z.string().url().refine((u) => /^https?:/.test(u), 'an http(s) URL')).default([]),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
