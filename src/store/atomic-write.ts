@@ -26,9 +26,15 @@ export interface WriteOptions {
 export async function atomicWrite(file: string, data: string | Buffer, opts: WriteOptions | number = {}): Promise<void> {
   const { mode = 0o644, durable = true } = typeof opts === 'number' ? { mode: opts } : opts;
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
+  let fh;
+  try {
+    fh = await open(tmp, 'wx', mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true }); // the folder is new: one mkdir, not one per write
+    fh = await open(tmp, 'wx', mode);
+  }
   try {
     await fh.writeFile(data);
     if (durable) await fh.sync();

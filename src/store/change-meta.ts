@@ -19,6 +19,11 @@ export interface MetaTx extends Tx {
   failedReportAdded(): void;
 }
 
+interface IndexRefresh {
+  /** pkgids whose meta changed, and the failed user reports each gained */
+  failedAdded: Map<number, number>;
+}
+
 export async function changeMeta<T>(store: Store, pkgid: number, message: string, actor: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
   return store.transact(message, actor, async (tx) => {
     const info = await store.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid));
@@ -26,15 +31,19 @@ export async function changeMeta<T>(store: Store, pkgid: number, message: string
     const touched = new Set<number>([pkgid]);
     let failedAdded = 0;
     const result = await fn({ ...tx, info, alsoTouched: (id) => touched.add(id), failedReportAdded: () => { failedAdded++; } });
-    const metas = new Map<number, DocsMeta>();
-    for (const id of touched) metas.set(id, await deriveDocsMeta(store, id));
-    await updatePortIndex(tx, info.name, (ix) => {
-      for (const e of ix.submissions) {
-        const m = metas.get(e.pkgid);
-        if (m) Object.assign(e, m);
-        if (e.pkgid === pkgid) e.failed_reports += failedAdded;
-      }
+    // the package's index is refreshed once for all the meta changes of a commit
+    const refresh = tx.shared<IndexRefresh>(`index:${info.name}`, () => ({ failedAdded: new Map() }), async (ftx, r) => {
+      const metas = new Map<number, DocsMeta>();
+      for (const id of r.failedAdded.keys()) metas.set(id, await deriveDocsMeta(store, id));
+      await updatePortIndex(ftx, info.name, (ix) => {
+        for (const e of ix.submissions) {
+          const m = metas.get(e.pkgid);
+          if (m) Object.assign(e, m);
+          e.failed_reports += r.failedAdded.get(e.pkgid) ?? 0;
+        }
+      });
     });
+    for (const id of touched) refresh.failedAdded.set(id, (refresh.failedAdded.get(id) ?? 0) + (id === pkgid ? failedAdded : 0));
     return result;
   }, { group: true });
 }

@@ -18,9 +18,12 @@ export async function setStableFlag(store: Store, pkgid: number, actor: string, 
     if (on) {
       const status = await store.readJson<SubmissionStatus>(storePaths.status(pkgid));
       if (status?.state !== 'good') throw new MorphuxError('conflict', `submission ${pkgid} is ${status?.state}: only a good build can be flagged stable`, { state: status?.state });
+      // the holder is found from the flags files: the index's stable fields of this commit's
+      // changes are written only when the commit is made (change-meta.ts)
       for (const e of (await readPortIndex(store, tx.info.name))?.submissions ?? []) {
-        if (!e.stable || e.pkgid === pkgid) continue;
+        if (e.pkgid === pkgid) continue;
         const old = await read(e.pkgid);
+        if (!old.stable) continue;
         old.stable = false;
         old.history.push({ flag: 'stable', action: 'cleared', by: actor, at });
         await tx.writeJson(storePaths.flags(e.pkgid), old);

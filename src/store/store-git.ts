@@ -43,8 +43,11 @@ export async function commitPaths(root: string, paths: string[], message: string
   if (paths.length === 0) return false;
   // -f: package trees may carry a .gitignore; the paths go on stdin (a group commit may name thousands)
   await storeGit(root, ['add', '-A', '-f', '--pathspec-from-file=-', '--pathspec-file-nul'], {}, paths.map((p) => `:(literal)${p}`).join('\0'));
-  const staged = await execa('git', ['diff', '--cached', '--quiet'], { cwd: root, reject: false });
-  if (staged.exitCode === 0) return false;
-  await storeGit(root, ['commit', '-q', '--no-verify', '-m', message, `--author=${author}`]);
-  return true;
+  // one process fewer than asking `git diff --cached` first: "nothing to commit" is exit 1 with no error
+  const r = await execa('git', ['commit', '-q', '--no-verify', '-m', message, `--author=${author}`], {
+    cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, reject: false, stripFinalNewline: true,
+  });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === 1 && /nothing (added )?to commit|no changes added to commit/.test(String(r.stdout))) return false;
+  throw new MorphuxError('internal', `git commit in the store failed: ${String(r.stderr || r.stdout).trim().slice(0, 500)}`);
 }

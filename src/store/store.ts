@@ -36,6 +36,17 @@ export interface Tx {
   remove(rel: string): Promise<void>;
   /** marks a path as changed by other means (a lowdb write) */
   touched(rel: string): void;
+  /**
+   * State shared by the changes that go into one commit under `key`: made by `init` for the first
+   * of them, and `finish` runs once after the last, before the commit (a package's index written
+   * once for a group of meta changes instead of once for each).
+   */
+  shared<S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S;
+}
+
+interface Finisher {
+  state: unknown;
+  finish: (tx: Tx, state: unknown) => Promise<void>;
 }
 
 export interface TransactOptions {
@@ -169,14 +180,17 @@ export class Store {
    */
   private async runGroup(group: Pending[], single: boolean): Promise<unknown> {
     let live = group;
+    const t0 = performance.now();
     for (;;) {
       const results = new Map<Pending, unknown>();
       const touched = new Set<string>();
+      const finishers = new Map<string, Finisher>();
       let rerun = false;
       for (const change of live) {
         const mine = new Set<string>();
+        let shares = false;
         try {
-          results.set(change, await change.fn(this.txOver(mine)));
+          results.set(change, await change.fn(this.txOver(mine, finishers, () => { shares = true; })));
           for (const p of mine) touched.add(p);
         } catch (e) {
           this.log.error({ err: e, message: change.message }, 'store change failed; nothing of it is kept');
@@ -186,7 +200,7 @@ export class Store {
             throw e;
           }
           change.reject(e);
-          if (mine.size === 0) continue; // refused before it wrote anything: the others stand
+          if (mine.size === 0 && !shares) continue; // refused before it wrote anything: the others stand
           // it wrote part of itself: back to the last commit, and the others again without it
           try {
             await this.rollback();
@@ -201,7 +215,11 @@ export class Store {
       }
       if (rerun) continue;
       try {
+        const tx = this.txOver(touched, new Map(), () => { throw new Error('shared() in a finisher'); });
+        for (const f of finishers.values()) await f.finish(tx, f.state);
+        const t1 = performance.now();
         await commitPaths(this.root, [...touched], ...describeGroup(live));
+        this.log.debug({ changes: live.length, paths: touched.size, run_ms: Math.round(t1 - t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
       } catch (e) {
         this.log.error({ err: e, changes: live.length }, 'store commit failed; rolling back');
         await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
@@ -216,7 +234,7 @@ export class Store {
   }
 
   /** The write handle of one change; every path it writes goes into `touched`. */
-  private txOver(touched: Set<string>): Tx {
+  private txOver(touched: Set<string>, finishers: Map<string, Finisher>, onShare: () => void): Tx {
     const quick = { durable: false }; // the commit is the durability point (atomic-write.ts)
     return {
       abs: (rel) => this.abs(rel),
@@ -239,6 +257,15 @@ export class Store {
       },
       remove: async (rel) => { touched.add(rel); await rm(this.abs(rel), { recursive: true, force: true }); },
       touched: (rel) => { touched.add(rel); },
+      shared: <S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S => {
+        onShare();
+        let f = finishers.get(key);
+        if (!f) {
+          f = { state: init(), finish: finish as Finisher['finish'] };
+          finishers.set(key, f);
+        }
+        return f.state as S;
+      },
     };
   }
 
