@@ -44,13 +44,15 @@ export interface AppContext {
 export interface OpenOptions {
   /** the VM runner for an embedded worker; no worker when absent */
   runner?: VmRunner;
+  /** empty DATA/tmp at open: only the server, at start (Store.open) */
+  sweepTmp?: boolean;
 }
 
 export async function openContext(config: LoadedConfig, log: Logger, opts: OpenOptions = {}): Promise<AppContext> {
   const layout = dataLayout(config.data);
   for (const dir of [layout.repos, layout.users, layout.packages, layout.state, layout.tmp]) await mkdir(dir, { recursive: true });
   const store = new Store({ root: layout.store, stateDir: layout.state, tmpDir: layout.tmp, log: log.child({ part: 'store' }), groupMax: config.store.group_commit_max });
-  await store.open();
+  await store.open({ sweepTmp: opts.sweepTmp });
   // the store's git dir, reachable as DATA/store.git: what the git transport serves as BASE/store.git
   const storeGitLink = path.join(layout.data, 'store.git');
   if (!existsSync(storeGitLink)) await symlink(path.join('store', '.git'), storeGitLink).catch(() => {});

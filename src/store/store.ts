@@ -4,7 +4,8 @@
 // so `morphux` operator commands and the server can both write. After a crash, open() rolls back
 // whatever was written but not committed: that work was never acknowledged.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../config/logger.js';
@@ -96,8 +97,13 @@ export class Store {
     return p;
   }
 
-  /** Creates the repository when missing and rolls back any uncommitted, never-acknowledged change. */
-  async open(): Promise<void> {
+  /**
+   * Creates the repository when missing and rolls back any uncommitted, never-acknowledged change.
+   * DATA/tmp is emptied only with `sweepTmp` (the server, at start); other openers (operator commands
+   * while the server runs) leave what may be a running submission's or build's work alone and only
+   * remove what is over a day old.
+   */
+  async open(opts: { sweepTmp?: boolean } = {}): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await mkdir(this.stateDir, { recursive: true });
     await mkdir(this.tmpDir, { recursive: true });
@@ -110,8 +116,12 @@ export class Store {
         return;
       }
       await this.rollback();
-      await rm(this.tmpDir, { recursive: true, force: true });
-      await mkdir(this.tmpDir, { recursive: true });
+      const dayAgo = Date.now() - 24 * 3600_000;
+      for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+        const p = path.join(this.tmpDir, name);
+        const old = (await stat(p).catch(() => null))?.mtimeMs ?? Infinity;
+        if (opts.sweepTmp || old < dayAgo) await rm(p, { recursive: true, force: true });
+      }
     });
   }
 
@@ -132,18 +142,45 @@ export class Store {
   /** Runs fn alone: in this process (mutex) and across processes (lock file). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
-      const release = await lockfile.lock(this.stateDir, {
-        lockfilePath: path.join(this.stateDir, 'store.lock'),
-        retries: { retries: 600, minTimeout: 20, maxTimeout: 200 },
-        stale: 15_000,
-        realpath: false,
-      });
+      const lockPath = path.join(this.stateDir, 'store.lock');
+      const opts = { lockfilePath: lockPath, retries: { retries: 600, minTimeout: 20, maxTimeout: 200 }, stale: 15_000, realpath: false };
+      let release: () => Promise<void>;
+      try {
+        release = await lockfile.lock(this.stateDir, { ...opts, retries: 0 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+        await this.breakDeadLock(lockPath);
+        release = await lockfile.lock(this.stateDir, opts);
+      }
+      await writeFile(`${lockPath}.owner`, `${process.pid} ${os.hostname()}\n`);
       try {
         return await fn();
       } finally {
+        await rm(`${lockPath}.owner`, { force: true }).catch(() => {});
         await release().catch(() => {});
       }
     });
+  }
+
+  /**
+   * A lock whose holder is gone (SIGKILLed mid-change) is broken at once rather than after the
+   * lock's 15 s staleness: its holder wrote "<pid> <host>" beside it. Two processes starting at the
+   * same moment after a crash could both break it; then the lock's own staleness check is what is left.
+   */
+  private async breakDeadLock(lockPath: string): Promise<void> {
+    const owner = await readFile(`${lockPath}.owner`, 'utf8').catch(() => '');
+    const [pidText, host] = owner.trim().split(' ');
+    const pid = Number(pidText);
+    if (host !== os.hostname() || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return;
+    try {
+      process.kill(pid, 0);
+      return; // alive
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') return;
+    }
+    this.log.warn({ pid }, 'breaking the store lock of a process that is gone');
+    await rm(lockPath, { recursive: true, force: true });
+    await rm(`${lockPath}.owner`, { force: true });
   }
 
   /**
@@ -277,6 +314,17 @@ export class Store {
   /** A JSON file of the working tree (what a transaction reads), null when absent. */
   async readJson<T>(rel: string): Promise<T | null> {
     return readJsonFile<T>(this.abs(rel));
+  }
+
+  /** Every <name>.json of a folder of the working tree, parsed, by name. */
+  async readAllJson<T>(rel: string): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    for (const f of await this.list(rel)) {
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      const doc = await this.readJson<T>(`${rel}/${f}`);
+      if (doc !== null) out.set(f.slice(0, -5), doc);
+    }
+    return out;
   }
 
   /** Names in a folder of the working tree, [] when absent. */

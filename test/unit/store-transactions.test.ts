@@ -63,6 +63,21 @@ describe('store transactions', () => {
     expect(existsSync(path.join(store.root, 'port/portpkgs/01/00/half.json'))).to.equal(false);
   });
 
+  it('breaks at once the lock of a process that is gone, and leaves a running change\'s work in DATA/tmp', async () => {
+    const dead = execa(process.execPath, ['-e', '']);
+    await dead;
+    const lock = path.join(dir, 'state', 'store.lock');
+    await mkdir(lock); // what a SIGKILL in a transaction leaves: a fresh lock, its owner's pid beside it
+    await writeFile(`${lock}.owner`, `${dead.pid} ${os.hostname()}\n`);
+    await mkdir(path.join(dir, 'tmp', 'sub-running'), { recursive: true });
+    const t0 = Date.now();
+    store = await open();
+    expect(Date.now() - t0, 'not the 15 s staleness').to.be.lessThan(5000);
+    expect(existsSync(path.join(dir, 'tmp', 'sub-running'))).to.equal(true);
+    await store.transact('after', 'alice', async (tx) => tx.write('after.txt', 'x'));
+    expect(existsSync(`${lock}.owner`)).to.equal(false);
+  });
+
   it('hands out distinct pkgids to concurrent transactions, across two Store objects', async () => {
     const other = await open();
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) =>

@@ -34,7 +34,7 @@ export async function serve(opts: DataOpts & { host?: string; port?: string; wor
   const config = configFrom(opts);
   const log = createLogger(config.log.level);
   const runWorker = opts.worker && config.builder.embedded_worker;
-  const ctx = await openContext(config, log, { runner: runWorker ? runnerFor(config, log) : undefined });
+  const ctx = await openContext(config, log, { runner: runWorker ? runnerFor(config, log) : undefined, sweepTmp: true });
   const running = await startServer(ctx);
   process.stdout.write(`morphux serving ${ctx.publicUrl} (data ${config.data})\n`);
   stopOnSignals(() => running.close(), log);
