@@ -14,7 +14,12 @@ const ENV = {
 };
 
 export async function git(cwd: string, ...args: string[]): Promise<{ code: number; out: string }> {
-  const r = await execa('git', ['-c', 'credential.helper=', '-c', 'commit.gpgsign=false', ...args], { cwd, env: ENV, reject: false, all: true, timeout: 120_000 });
+  return gitWithin(120_000, cwd, ...args);
+}
+
+/** git with its own time limit (code -1 when it was killed for taking longer) */
+export async function gitWithin(timeoutMs: number, cwd: string, ...args: string[]): Promise<{ code: number; out: string }> {
+  const r = await execa('git', ['-c', 'credential.helper=', '-c', 'commit.gpgsign=false', ...args], { cwd, env: ENV, reject: false, all: true, timeout: timeoutMs });
   return { code: r.exitCode ?? -1, out: String(r.all ?? '') };
 }
 

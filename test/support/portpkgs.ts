@@ -21,7 +21,7 @@ export async function packFixture(fixture: string, edit?: (p: any) => void): Pro
 }
 
 /** POST /api/v1/submit; status and parsed answer. */
-export async function upload(s: TestServer, tgz: Buffer, token?: string, query = ''): Promise<{ status: number; json: any }> {
+export async function upload(s: Pick<TestServer, 'url'>, tgz: Buffer, token?: string, query = ''): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/gzip' };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`${s.url}/api/v1/submit${query}`, { method: 'POST', headers, body: new Uint8Array(tgz) });

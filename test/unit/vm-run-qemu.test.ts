@@ -2,6 +2,7 @@
 // its pipes must still end (whole process group killed) on timeout, on log silence and on abort;
 // the console file is capped while the live callback sees everything.
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,6 +76,22 @@ describe('runQemu process group handling', () => {
     const r = await runQemu({ binary: 'bash', args: stub(tag), timeoutSeconds: 60, consoleFile: path.join(dir, 'console.log'), signal: ac.signal });
     expect(r.aborted).to.equal(true);
     expect(r.timedOut).to.equal(false);
+    expect(await pidsMentioning(tag)).to.deep.equal([]);
+  });
+
+  it('kills the VM when the process that started it dies (SIGKILL)', async () => {
+    const tag = `${path.basename(dir)}-orphan`;
+    // a Node process runs runQemu with a long-lived stand-in (the tag only in the stand-in's command
+    // line), and is SIGKILLed once the stand-in has started
+    const script = `import { runQemu } from ${JSON.stringify(path.resolve('src/builder/vm/run-qemu.ts'))};
+      await runQemu({ binary: 'bash', args: ['-c', 'echo started; sleep 300; : ' + process.env.ORPHAN_TAG], timeoutSeconds: 600, consoleFile: ${JSON.stringify(path.join(dir, 'c.log'))}, onConsole: () => process.stdout.write('up\\n') });`;
+    const parent = execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { reject: false, buffer: false, env: { ORPHAN_TAG: tag } });
+    await new Promise<void>((resolve) => parent.stdout!.once('data', () => resolve()));
+    expect(await pidsMentioning(tag)).to.have.length(1);
+    parent.kill('SIGKILL');
+    await parent;
+    const until = Date.now() + 5000;
+    while ((await pidsMentioning(tag)).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(await pidsMentioning(tag)).to.deep.equal([]);
   });
 

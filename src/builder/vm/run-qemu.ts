@@ -1,6 +1,8 @@
 // Runs one QEMU process to its end: its own process group (detached), the serial console streamed
 // to a callback and a file (cut at a size cap), killed as a whole group at the wall-clock limit,
 // after a silence longer than the idle limit, or on abort. Never throws for the guest's sake.
+// QEMU also dies with this process (setpriv --pdeathsig): a server SIGKILLed mid-build must not
+// leave an orphan VM busy for its whole time limit (found by reliability/crash-harness.ts).
 import { createWriteStream } from 'node:fs';
 import { execa } from 'execa';
 
@@ -37,7 +39,7 @@ const tail = (s: string, chunk: Buffer): string => (s + chunk.toString('utf8')).
 export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   const t0 = process.hrtime.bigint();
   const out = createWriteStream(i.consoleFile);
-  const child = execa(i.binary, i.args, { detached: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', i.binary, ...i.args], { detached: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
   let timedOut = false;
   let timeoutKind: QemuRun['timeoutKind'] = null;
   let written = 0;
@@ -82,7 +84,9 @@ export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   i.signal?.removeEventListener('abort', onAbort);
   killGroup(); // anything QEMU left in its group
   await new Promise<void>((resolve) => out.end(() => resolve()));
-  const spawnError = r.exitCode === undefined && !r.isTerminated && r.failed ? (r.originalMessage || r.shortMessage || "spawn failed") : null;
+  const execFailed = (r.exitCode === 126 || r.exitCode === 127) && /^setpriv: failed to execute/m.test(stderrTail);
+  const spawnError = execFailed ? stderrTail.trim().split('\n')[0]!
+    : r.exitCode === undefined && !r.isTerminated && r.failed ? (r.originalMessage || r.shortMessage || "spawn failed") : null;
   return {
     exitCode: r.exitCode, timedOut, timeoutKind, aborted, spawnError, stderrTail, consoleTail, pid: child.pid,
     seconds: Number(process.hrtime.bigint() - t0) / 1e9,
