@@ -84,7 +84,7 @@ async function measure(packages: number): Promise<Scale> {
       await server.kill();
     }
   } finally {
-    await rm(data, { recursive: true, force: true });
+    await rm(data, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

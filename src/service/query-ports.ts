@@ -33,9 +33,9 @@ export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQu
   const items: PortListItem[] = [];
   for (const s of await ctx.catalog.ordered(sort as PortSort)) {
     if (q && !s.text.includes(q)) continue;
-    if (tag && !s.allTags.has(tag)) continue;
+    if (tag && !s.allTags.includes(tag)) continue;
     if (category && s.item.category !== category) continue;
-    if (submitter && !s.submitters.has(submitter)) continue;
+    if (submitter && !s.submitters.includes(submitter)) continue;
     if (stable !== undefined && s.hasStable !== stable) continue;
     items.push(s.item);
   }

@@ -10,6 +10,8 @@ export interface TreeReader {
   readJson<T>(rel: string): Promise<T | null>;
   /** names in a folder, [] when there is none */
   list(rel: string): Promise<string[]>;
+  /** every <name>.json file of a folder, parsed, by name without .json (a whole index folder) */
+  readAllJson<T>(rel: string): Promise<Map<string, T>>;
 }
 
 export class CommittedTree implements TreeReader {
@@ -27,6 +29,21 @@ export class CommittedTree implements TreeReader {
   async list(rel: string): Promise<string[]> {
     const o = await this.objects.read(`HEAD:${rel}`);
     return o?.type === 'tree' ? parseTree(o.data).map((e) => e.name) : [];
+  }
+
+  /** The folder's tree is read once and its blobs asked for by id, many in flight: a path lookup
+   *  per file would inflate the (large) folder tree again for each. */
+  async readAllJson<T>(rel: string): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    const o = await this.objects.read(`HEAD:${rel}`);
+    if (o?.type !== 'tree') return out;
+    const files = parseTree(o.data).filter((e) => e.type === 'blob' && e.name.endsWith('.json'));
+    for (let i = 0; i < files.length; i += 512) {
+      const batch = files.slice(i, i + 512);
+      const blobs = await Promise.all(batch.map((e) => this.objects.read(e.oid)));
+      blobs.forEach((b, k) => { if (b?.type === 'blob') out.set(batch[k]!.name.slice(0, -5), JSON.parse(b.data.toString('utf8')) as T); });
+    }
+    return out;
   }
 
   close(): void {

@@ -39,9 +39,10 @@ export interface PortSummary {
   item: PortListItem;
   /** name and description, lower case: what ?q= searches */
   text: string;
-  /** the manifest's tags and every tag users put on a submission */
-  allTags: Set<string>;
-  submitters: Set<string>;
+  /** the manifest's tags and every tag users put on a submission (arrays: a few each, and 100k
+   *  Sets cost tens of MB more) */
+  allTags: string[];
+  submitters: string[];
   hasStable: boolean;
   /** newest pkgid; newest updated_at of a stable and of a failed submission ('' when none) */
   newestPkgid: number;
@@ -84,7 +85,7 @@ function summarise(ix: PortIndex): PortSummary {
       votes, failures, updated_at: updated,
     },
     text: `${ix.name}\n${ix.description.toLowerCase()}`,
-    allTags, submitters, hasStable: !!stable, newestPkgid, stableUpdatedAt, failedUpdatedAt,
+    allTags: [...allTags], submitters: [...submitters], hasStable: !!stable, newestPkgid, stableUpdatedAt, failedUpdatedAt,
   };
 }
 
@@ -142,14 +143,8 @@ export class PortCatalog {
   private async reloadAll(): Promise<void> {
     const next = new Map<string, PortSummary>();
     this.indexes.clear();
-    const names: string[] = [];
     for (const letter of await this.tree.list(storePaths.portIndexRoot)) {
-      for (const f of await this.tree.list(`${storePaths.portIndexRoot}/${letter}`)) if (f.endsWith('.json')) names.push(f.slice(0, -5));
-    }
-    for (let i = 0; i < names.length; i += 64) { // a few reads in flight: cat-file answers in turn
-      const batch = names.slice(i, i + 64);
-      const read = await Promise.all(batch.map((n) => this.read(n)));
-      read.forEach((ix, k) => { if (ix) next.set(batch[k]!, summarise(ix)); });
+      for (const [name, ix] of await this.tree.readAllJson<PortIndex>(`${storePaths.portIndexRoot}/${letter}`)) next.set(name, summarise(ix));
     }
     this.summaries = next;
     this.orders.clear();
