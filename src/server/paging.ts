@@ -9,7 +9,7 @@ export interface Page<T> {
   next: string | null;
 }
 
-export function paged<T>(c: Context, all: T[]): Page<T> {
+export function paged<T>(c: Context, all: ReadonlyArray<T>): Page<T> {
   const limitText = c.req.query('limit');
   const cursor = c.req.query('next');
   const limit = limitText === undefined ? 50 : Number(limitText);

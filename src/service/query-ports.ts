@@ -18,8 +18,8 @@ export interface PortQuery {
   sort?: string;
 }
 
-/** The matching packages' rows, in the asked order: a pass over the catalog's kept order, filters only. */
-export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQuery): Promise<PortListItem[]> {
+/** The matching packages' rows, in the asked order (PortCatalog.select). */
+export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQuery): Promise<ReadonlyArray<PortListItem>> {
   const q = (query.q ?? '').trim().toLowerCase();
   if (q.length > 200) throw new MorphuxError('bad_request', 'q is at most 200 characters');
   const tag = query.tag ? checkTag(query.tag) : undefined;
@@ -30,14 +30,7 @@ export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQu
   if (query.stable !== undefined && query.stable !== '' && !['true', 'false'].includes(query.stable)) throw new MorphuxError('bad_request', 'stable must be true or false');
   const stable = query.stable === 'true' ? true : query.stable === 'false' ? false : undefined;
 
-  const items: PortListItem[] = [];
-  for (const s of await ctx.catalog.ordered(sort as PortSort)) {
-    if (q && !s.text.includes(q)) continue;
-    if (tag && !s.allTags.includes(tag)) continue;
-    if (category && s.item.category !== category) continue;
-    if (submitter && !s.submitters.includes(submitter)) continue;
-    if (stable !== undefined && s.hasStable !== stable) continue;
-    items.push(s.item);
-  }
-  return items;
+  const filter = { q: q || undefined, tag, category, submitter, stable };
+  if (!filter.q && !tag && !category && !submitter && stable === undefined) return ctx.catalog.orderedItems(sort as PortSort);
+  return (await ctx.catalog.select(filter, sort as PortSort)).map((s) => s.item);
 }

@@ -52,6 +52,26 @@ export interface PortSummary {
 
 export type NamedEntry = PortIndexEntry & { name: string };
 
+/** What a package list may be filtered on (checked by the caller); q in lower case. */
+export interface PortFilter {
+  q?: string;
+  tag?: string;
+  category?: string;
+  submitter?: string;
+  stable?: boolean;
+}
+
+interface Lookups {
+  /** every summary in name order */
+  list: ReadonlyArray<PortSummary>;
+  byTag: Map<string, PortSummary[]>;
+  byCategory: Map<string, PortSummary[]>;
+  bySubmitter: Map<string, PortSummary[]>;
+  /** every summary's text joined by NUL, and where each starts */
+  text: string;
+  starts: Int32Array;
+}
+
 function summarise(ix: PortIndex): PortSummary {
   const subs = ix.submissions;
   let latest: PortIndexEntry | undefined;
@@ -100,6 +120,11 @@ const ORDERS: Record<PortSort, (a: PortSummary, b: PortSummary) => number> = {
 export class PortCatalog {
   private summaries = new Map<string, PortSummary>();
   private orders = new Map<PortSort, PortSummary[]>();
+  /** filters' lookups and each order's positions: built on the first query after a change */
+  private lookups: Lookups | null = null;
+  private ranks = new Map<PortSort, Map<PortSummary, number>>();
+  /** the rows of each kept order, made once per order */
+  private items = new WeakMap<ReadonlyArray<PortSummary>, PortListItem[]>();
   /** whole indexes of recently read packages, least recently used first */
   private indexes = new Map<string, PortIndex>();
   private refMtime = 0;
@@ -148,6 +173,8 @@ export class PortCatalog {
     }
     this.summaries = next;
     this.orders.clear();
+    this.lookups = null;
+    this.ranks.clear();
     this.dirty.clear();
   }
 
@@ -177,6 +204,8 @@ export class PortCatalog {
           }
           // a new or removed package moves every order; a changed one all but the name order
           for (const sort of this.orders.keys()) if (sort !== 'name' || had !== !!ix) this.orders.delete(sort);
+          this.lookups = null;
+          this.ranks.clear();
           if (ix && had) this.replaceInNameOrder(name);
         }
       }
@@ -218,6 +247,17 @@ export class PortCatalog {
     return ix;
   }
 
+  /** Every package's row in the given order (shared: do not change it). */
+  async orderedItems(sort: PortSort): Promise<ReadonlyArray<PortListItem>> {
+    const list = await this.ordered(sort);
+    let items = this.items.get(list);
+    if (!items) {
+      items = list.map((s) => s.item);
+      this.items.set(list, items);
+    }
+    return items;
+  }
+
   /** Every package's summary in the given order (shared: do not change it). */
   async ordered(sort: PortSort): Promise<ReadonlyArray<PortSummary>> {
     await this.fresh();
@@ -227,6 +267,86 @@ export class PortCatalog {
       this.orders.set(sort, list);
     }
     return list;
+  }
+
+  /** What lists filter on, as lookups, so a filtered query reads its matches rather than every package. */
+  private async lookupsNow(): Promise<Lookups> {
+    if (this.lookups) return this.lookups;
+    const list = await this.ordered('name');
+    const byTag = new Map<string, PortSummary[]>();
+    const byCategory = new Map<string, PortSummary[]>();
+    const bySubmitter = new Map<string, PortSummary[]>();
+    const add = (m: Map<string, PortSummary[]>, k: string, s: PortSummary) => {
+      const l = m.get(k);
+      if (l) l.push(s);
+      else m.set(k, [s]);
+    };
+    const starts = new Int32Array(list.length);
+    const texts: string[] = [];
+    let at = 0;
+    list.forEach((s, i) => {
+      for (const t of s.allTags) add(byTag, t, s);
+      if (s.item.category) add(byCategory, s.item.category, s);
+      for (const u of s.submitters) add(bySubmitter, u, s);
+      starts[i] = at;
+      texts.push(s.text);
+      at += s.text.length + 1;
+    });
+    const made: Lookups = { list, byTag, byCategory, bySubmitter, text: texts.join('\u0000'), starts };
+    this.lookups = made;
+    return made;
+  }
+
+  private async rank(sort: PortSort): Promise<Map<PortSummary, number>> {
+    let r = this.ranks.get(sort);
+    if (!r) {
+      r = new Map((await this.ordered(sort)).map((s, i) => [s, i]));
+      this.ranks.set(sort, r);
+    }
+    return r;
+  }
+
+  /**
+   * The packages that pass every filter, in the given order. Without a filter it is the kept order
+   * itself; a tag, category or submitter starts from that lookup's matches, a text from one search
+   * of every name and description joined (in the name order); the matches are then put in order.
+   */
+  async select(f: PortFilter, sort: PortSort): Promise<ReadonlyArray<PortSummary>> {
+    await this.fresh();
+    if (!f.q && !f.tag && !f.category && !f.submitter && f.stable === undefined) return this.ordered(sort);
+    const lk = await this.lookupsNow();
+    let from: ReadonlyArray<PortSummary> = lk.list;
+    for (const [m, key] of [[lk.byTag, f.tag], [lk.byCategory, f.category], [lk.bySubmitter, f.submitter]] as const) {
+      if (key === undefined) continue;
+      const l = m.get(key) ?? [];
+      if (l.length < from.length) from = l;
+    }
+    if (f.q && from === lk.list) {
+      const found: PortSummary[] = [];
+      let last = -1;
+      for (let p = lk.text.indexOf(f.q); p >= 0; p = lk.text.indexOf(f.q, p + 1)) {
+        let lo = 0;
+        let hi = lk.starts.length - 1;
+        while (lo < hi) { // the last start at or before p
+          const mid = (lo + hi + 1) >> 1;
+          if (lk.starts[mid]! <= p) lo = mid;
+          else hi = mid - 1;
+        }
+        if (lo !== last) found.push(lk.list[lo]!);
+        last = lo;
+      }
+      from = found;
+    }
+    const out = from.filter((s) => (!f.q || s.text.includes(f.q)) && (!f.tag || s.allTags.includes(f.tag))
+      && (!f.category || s.item.category === f.category) && (!f.submitter || s.submitters.includes(f.submitter))
+      && (f.stable === undefined || s.hasStable === f.stable));
+    if (sort === 'name') return out;
+    if (out.length > 2048) { // many matches: one pass over the kept order beats sorting them
+      const keep = new Set(out);
+      return (await this.ordered(sort)).filter((x) => keep.has(x));
+    }
+    const r = await this.rank(sort);
+    return out.sort((a, b) => r.get(a)! - r.get(b)!);
   }
 
   /**

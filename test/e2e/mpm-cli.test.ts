@@ -111,6 +111,7 @@ describe('mpm and morphux account commands', function () {
     const before = await readFile(record(), 'utf8');
     await chmod(tgz, 0o644);
     await writeFile(tgz, Buffer.concat([original, Buffer.from('tampered')]));
+    await new Promise((r) => setTimeout(r, 1100)); // the server's file cache looks at the disk again after 1 s
     try {
       const out = path.join(tmp, 'tampered.tgz');
       const r = await mpm(['get', `${s.url}/pkg/${pkgid}`, '-o', out]);
