@@ -55,6 +55,7 @@ export class GitObjectReader {
       if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
         this.buf = this.buf.subarray(nl + 1);
         this.pending.shift()!.resolve(null);
+        if (this.pending.length === 0) this.hold(false);
         continue;
       }
       const [oid, type, sizeText] = header.split(' ');
@@ -63,6 +64,7 @@ export class GitObjectReader {
       const data = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
       this.buf = this.buf.subarray(nl + 1 + size + 1);
       this.pending.shift()!.resolve({ oid, type: type as GitObject['type'], data });
+      if (this.pending.length === 0) this.hold(false);
     }
   }
 
@@ -70,10 +72,21 @@ export class GitObjectReader {
   read(spec: string): Promise<GitObject | null> {
     if (/[\n\r]/.test(spec)) return Promise.resolve(null);
     const p = this.start();
+    this.hold(true);
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
       p.stdin!.write(spec + '\n');
     });
+  }
+
+  /** The idle cat-file must not keep a command's process alive: its handles count only while a read waits. */
+  private hold(on: boolean): void {
+    const p = this.proc;
+    if (!p) return;
+    for (const h of [p, p.stdin, p.stdout] as Array<{ ref?: () => void; unref?: () => void } | null>) {
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
   }
 
   close(): void {

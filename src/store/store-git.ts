@@ -43,11 +43,15 @@ export async function commitPaths(root: string, paths: string[], message: string
   if (paths.length === 0) return false;
   // -f: package trees may carry a .gitignore; the paths go on stdin (a group commit may name thousands)
   await storeGit(root, ['add', '-A', '-f', '--pathspec-from-file=-', '--pathspec-file-nul'], {}, paths.map((p) => `:(literal)${p}`).join('\0'));
-  // one process fewer than asking `git diff --cached` first: "nothing to commit" is exit 1 with no error
-  const r = await execa('git', ['commit', '-q', '--no-verify', '-m', message, `--author=${author}`], {
-    cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, reject: false, stripFinalNewline: true,
-  });
-  if (r.exitCode === 0) return true;
-  if (r.exitCode === 1 && /nothing (added )?to commit|no changes added to commit/.test(String(r.stdout))) return false;
-  throw new MorphuxError('internal', `git commit in the store failed: ${String(r.stderr || r.stdout).trim().slice(0, 500)}`);
+  // The commit is made from the index with plumbing: `git commit` first stats every tracked file
+  // (0.37 s of a 0.4 s commit with 100,000 index files), write-tree uses the index's cached trees.
+  const tree = await storeGit(root, ['write-tree']);
+  const [parent, parentTree] = (await storeGit(root, ['rev-parse', 'HEAD', 'HEAD^{tree}']).catch(() => '')).split('\n');
+  if (parentTree === tree) return false;
+  const m = /^(.*) <(.*)>$/.exec(author);
+  const commit = await storeGit(root, ['commit-tree', tree, ...(parent ? ['-p', parent] : [])],
+    { GIT_AUTHOR_NAME: m?.[1] ?? author, GIT_AUTHOR_EMAIL: m?.[2] ?? '' }, message.endsWith('\n') ? message : `${message}\n`);
+  // compare-and-swap on the branch: fails if it moved under us (it cannot while we hold the store lock)
+  await storeGit(root, ['update-ref', '-m', `commit: ${message.split('\n')[0]}`, 'HEAD', commit, parent || '0'.repeat(40)]);
+  return true;
 }
