@@ -306,8 +306,9 @@ describe('git hosting over smart HTTP (e2e)', function () {
 
   describe('robustness', () => {
     const backends = async () => {
-      const r = await execa('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], { reject: false });
-      return r.stdout.split('\n').filter((l) => l.includes('git'));
+      // git-http-backend and the git it runs; not other suites' long-lived readers (git cat-file --batch)
+      const r = await execa('ps', ['-o', 'pid=,stat=,args=', '--ppid', String(process.pid)], { reject: false });
+      return r.stdout.split('\n').filter((l) => l.includes('git') && !l.includes('cat-file'));
     };
     const waitNoBackends = async () => {
       for (let i = 0; i < 50 && (await backends()).length; i++) await new Promise((r) => setTimeout(r, 100));

@@ -3,6 +3,7 @@
 // dist/cli/morphux.js (`npm run build`) instead of the source through tsx, as benchmarks do.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,8 @@ export class ServerProcess {
   async start(): Promise<void> {
     if (this.opts.built && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build`);
     const cli = this.opts.built ? [BUILT_CLI] : ['--import', 'tsx', CLI];
-    const out = this.opts.log ? { file: this.opts.log, append: true } : 'ignore';
+    const logFile = this.opts.log ?? path.join(this.data, 'serve.log'); // for the error below when none is asked for
+    const out = { file: logFile, append: true };
     this.proc = execa(process.execPath, [...cli, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
       cwd: ROOT, detached: true, reject: false, stdin: 'ignore', stdout: out, stderr: out,
     });
@@ -52,7 +54,10 @@ export class ServerProcess {
       try {
         if ((await fetch(`${this.url}/api/v1/ports`)).status === 200) return;
       } catch { /* not yet */ }
-      if (this.proc.exitCode !== null) throw new Error(`morphux serve exited with ${this.proc.exitCode}`);
+      if (this.proc.exitCode !== null) {
+        const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(-1500);
+        throw new Error(`morphux serve exited with ${this.proc.exitCode}: ${tail}`);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error('morphux serve did not answer within 60 s');
