@@ -2,7 +2,6 @@
 // names and tags, hostile .tgz uploads (traversal, absolute paths, links leading out, devices,
 // bombs) — each a 4xx with an error code, and nothing written to the store.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { goodSubmission, packFixture, upload } from '../support/portpkgs.js';
 import { gzipBomb, MANIFEST, rawTgz } from '../support/raw-tar.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 import { HOSTILE } from '../support/hostile-archives.js';
+import { itRefusesEach, storeSnapshot, type Refusal } from '../support/refusals.js';
 
 const LIMIT = 256 * 1024;
 
@@ -18,10 +18,7 @@ describe('API: bad input is a 4xx with a code, and writes nothing', function () 
   let s: TestServer;
   let alice: string;
   let pkgid = 0;
-  const snapshot = async () => ({
-    head: (await execa('git', ['rev-parse', 'HEAD'], { cwd: path.join(s.data, 'store') })).stdout,
-    dirty: (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: path.join(s.data, 'store') })).stdout,
-  });
+  const snapshot = () => storeSnapshot(s.data);
 
   before(async () => {
     const data = await mkdtemp(path.join(os.tmpdir(), 'morphux-test-'));
@@ -32,7 +29,7 @@ describe('API: bad input is a 4xx with a code, and writes nothing', function () 
   });
   after(async () => s && (await s.close()));
 
-  type Bad = [string, () => Promise<{ status: number; json: any }>, number, string];
+  type Bad = Refusal;
   const json = (method: string, p: string, body?: unknown) => () => api(s.url, method, p, body, alice);
   const cases: Bad[] = [
     ['an unknown pkgid (GET)', () => api(s.url, 'GET', '/api/v1/pkg/99999'), 404, 'not_found'],
@@ -71,16 +68,7 @@ describe('API: bad input is a 4xx with a code, and writes nothing', function () 
     ['an upload that is a gzip bomb within the body limit', async () => upload(s, gzipBomb([MANIFEST], 200), alice), 413, 'too_large'],
   ];
 
-  for (const [what, call, status, code] of cases) {
-    it(`refuses ${what}: ${status} ${code}`, async () => {
-      const before = await snapshot();
-      const r = await call();
-      expect(r.status, JSON.stringify(r.json)).to.equal(status);
-      expect(r.json?.error?.code).to.equal(code);
-      expect(r.json.error.message).to.be.a('string');
-      expect(await snapshot()).to.deep.equal(before);
-    });
-  }
+  itRefusesEach(cases, snapshot);
 
   it('still works after all that (the submission is intact, the queue knows only good uploads)', async () => {
     expect((await api(s.url, 'GET', `/api/v1/pkg/${pkgid}`)).json.status.state).to.equal('good');

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { goodSubmission } from '../support/portpkgs.js';
 import { bytewise, rawExchange, type RawAnswer } from '../support/raw-http.js';
+import { storeSnapshot } from '../support/refusals.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
 const HEADERS_S = 2;
@@ -19,14 +20,10 @@ describe('slow-drip and malformed clients are cut off; others are served meanwhi
   let s: TestServer;
   let alice = '';
   let pkgid = 0;
-  const snapshot = async () => {
-    const store = path.join(s.data, 'store');
-    return {
-      head: (await execa('git', ['rev-parse', 'HEAD'], { cwd: store })).stdout,
-      dirty: (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store })).stdout,
-      refs: (await execa('git', ['--git-dir', path.join(s.data, 'repos', 'hello.git'), 'for-each-ref'])).stdout,
-    };
-  };
+  const snapshot = async () => ({
+    ...(await storeSnapshot(s.data)),
+    refs: (await execa('git', ['--git-dir', path.join(s.data, 'repos', 'hello.git'), 'for-each-ref'])).stdout,
+  });
   const basic = () => `Basic ${Buffer.from(`alice:${alice}`).toString('base64')}`;
   /** Headers sent at once, then a body of `n` bytes dripped one a second. */
   const dripBody = (head: string, n: number) => [head + `Content-Length: ${n}\r\n\r\n`, ...bytewise('x'.repeat(n))];
