@@ -126,10 +126,14 @@ export class Store {
   }
 
   private async rollback(): Promise<void> {
-    const lock = path.join(this.root, '.git', 'index.lock');
-    if (existsSync(lock)) {
-      this.log.warn({ lock }, 'removing a stale git index lock left by a crash');
-      await rm(lock, { force: true });
+    // git's own lock files, left by a git process killed mid-change (git add, write-tree, update-ref);
+    // we hold the store lock and none of our git processes runs, so any of them is stale
+    for (const rel of ['index.lock', 'HEAD.lock', 'packed-refs.lock', 'refs/heads/main.lock']) {
+      const lock = path.join(this.root, '.git', rel);
+      if (existsSync(lock)) {
+        this.log.warn({ lock }, 'removing a stale git lock left by a crash');
+        await rm(lock, { force: true });
+      }
     }
     const dirty = await storeGit(this.root, ['status', '--porcelain', '--untracked-files=all']);
     if (dirty.trim() !== '') {

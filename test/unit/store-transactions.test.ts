@@ -57,10 +57,13 @@ describe('store transactions', () => {
     await writeFile(path.join(store.root, 'port/portpkgs/01/00/half.json'), '{"half":');
     await writeFile(path.join(store.root, 'keep.txt'), 'changed');
     await writeFile(path.join(store.root, '.git/index.lock'), '');
+    await writeFile(path.join(store.root, '.git/HEAD.lock'), ''); // update-ref killed mid-way
+    await writeFile(path.join(store.root, '.git/refs/heads/main.lock'), '');
     store = await open();
     expect(await status()).to.equal('');
     expect(await readFile(path.join(store.root, 'keep.txt'), 'utf8')).to.equal('kept');
     expect(existsSync(path.join(store.root, 'port/portpkgs/01/00/half.json'))).to.equal(false);
+    await store.transact('after', 'alice', async (tx) => tx.write('after.txt', 'x')); // the branch can move again
   });
 
   it('breaks at once the lock of a process that is gone, and leaves a running change\'s work in DATA/tmp', async () => {
