@@ -4,13 +4,12 @@
 // so `morphux` operator commands and the server can both write. After a crash, open() rolls back
 // whatever was written but not committed: that work was never acknowledged.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Logger } from '../config/logger.js';
 import { atomicWrite, atomicWriteJson, readJsonFile } from './atomic-write.js';
 import { AsyncMutex } from './async-mutex.js';
+import { withStoreLock } from './store-lock.js';
 import { authorOf, commitPaths, initStoreRepo, storeGit } from './store-git.js';
 
 export interface StoreOptions {
@@ -143,48 +142,9 @@ export class Store {
     }
   }
 
-  /** Runs fn alone: in this process (mutex) and across processes (lock file). */
+  /** Runs fn alone: in this process (mutex) and across processes (store-lock.ts). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      const lockPath = path.join(this.stateDir, 'store.lock');
-      const opts = { lockfilePath: lockPath, retries: { retries: 600, minTimeout: 20, maxTimeout: 200 }, stale: 15_000, realpath: false };
-      let release: () => Promise<void>;
-      try {
-        release = await lockfile.lock(this.stateDir, { ...opts, retries: 0 });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-        await this.breakDeadLock(lockPath);
-        release = await lockfile.lock(this.stateDir, opts);
-      }
-      await writeFile(`${lockPath}.owner`, `${process.pid} ${os.hostname()}\n`);
-      try {
-        return await fn();
-      } finally {
-        await rm(`${lockPath}.owner`, { force: true }).catch(() => {});
-        await release().catch(() => {});
-      }
-    });
-  }
-
-  /**
-   * A lock whose holder is gone (SIGKILLed mid-change) is broken at once rather than after the
-   * lock's 15 s staleness: its holder wrote "<pid> <host>" beside it. Two processes starting at the
-   * same moment after a crash could both break it; then the lock's own staleness check is what is left.
-   */
-  private async breakDeadLock(lockPath: string): Promise<void> {
-    const owner = await readFile(`${lockPath}.owner`, 'utf8').catch(() => '');
-    const [pidText, host] = owner.trim().split(' ');
-    const pid = Number(pidText);
-    if (host !== os.hostname() || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return;
-    try {
-      process.kill(pid, 0);
-      return; // alive
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') return;
-    }
-    this.log.warn({ pid }, 'breaking the store lock of a process that is gone');
-    await rm(lockPath, { recursive: true, force: true });
-    await rm(`${lockPath}.owner`, { force: true });
+    return this.mutex.run(() => withStoreLock(this.stateDir, this.log, fn));
   }
 
   /**
