@@ -1,5 +1,4 @@
 // Comments on a submission: meta/comments/<n>.json, numbered 1, 2, …; one store commit each.
-import { numberedJson } from './committed-tree.js';
 import { changeMeta } from './change-meta.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
@@ -7,8 +6,7 @@ import { nowIso, type CommentDoc } from './submission-types.js';
 
 export async function addComment(store: Store, pkgid: number, actor: string, text: string): Promise<CommentDoc> {
   return changeMeta(store, pkgid, `comment on ${pkgid}`, actor, async (tx) => {
-    const ns = await numberedJson(store, storePaths.comments(pkgid));
-    const n = (ns.at(-1) ?? 0) + 1;
+    const n = tx.nextNumber(storePaths.comments(pkgid));
     const doc: CommentDoc = { n, pkgid, author: actor, text, created_at: nowIso() };
     await tx.writeJson(`${storePaths.comments(pkgid)}/${n}.json`, doc);
     return doc;

@@ -4,7 +4,11 @@
 // of durability (its objects, ref and index are fsynced), and a working-tree file a crash leaves
 // torn differs from the index, so the store's open() restores it from the commit.
 // Also the one reader of such JSON files: null when the file does not exist.
+// The *Sync twins are for store transactions, which write a few small files per change one change
+// after another: a synchronous call on the page cache takes microseconds, where a trip through
+// libuv's threadpool costs 0.1–1 ms on a busy machine, and a group commit runs hundreds in a row.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -53,6 +57,32 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Wri
   if (durable) await fsyncDir(dir);
 }
 
+/** atomicWrite without the fsyncs (durable: false), synchronous: for a store transaction. */
+export function atomicWriteSync(file: string, data: string | Buffer, mode = 0o644): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true });
+    fd = openSync(tmp, 'wx', mode);
+  }
+  try {
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 export const atomicWriteJson = (file: string, value: unknown, opts?: WriteOptions | number) =>
   atomicWrite(file, JSON.stringify(value, null, 2) + '\n', opts);
 
@@ -60,6 +90,16 @@ export const atomicWriteJson = (file: string, value: unknown, opts?: WriteOption
 export async function readJsonFile<T>(file: string): Promise<T | null> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** readJsonFile, synchronous: for a store transaction. */
+export function readJsonFileSync<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;

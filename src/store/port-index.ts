@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
-import { atomicWriteJson, readJsonFile } from './atomic-write.js';
+import { readJsonFileSync } from './atomic-write.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
 
@@ -37,15 +37,17 @@ export interface PortIndex {
   submissions: PortIndexEntry[];
 }
 
-/** lowdb adapter: JSON in the store's tree, replaced atomically (temp file, rename); the store
- * transaction's commit is what makes it durable (atomic-write.ts). */
+/** lowdb adapter: JSON in the store's tree. Reads the working tree; writes go through the store
+ * transaction (replaced atomically, made durable by its commit, and handed to the commit as they
+ * are: store.ts) — outside a transaction the adapter cannot write. */
 class StoreJsonFile<T> implements Adapter<T> {
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly tx: { tx: Tx; rel: string } | null) {}
   async read(): Promise<T | null> {
-    return readJsonFile<T>(this.file);
+    return readJsonFileSync<T>(this.file);
   }
   async write(data: T): Promise<void> {
-    await atomicWriteJson(this.file, data, { durable: false });
+    if (!this.tx) throw new Error('a port index is written only inside a store transaction');
+    await this.tx.tx.writeJson(this.tx.rel, data);
   }
 }
 
@@ -55,7 +57,7 @@ export function emptyPortIndex(name: string): PortIndex {
 
 /** Reads a package's index (null when the package has no submissions). */
 export async function readPortIndex(store: Store, name: string): Promise<PortIndex | null> {
-  const db = new Low<PortIndex | null>(new StoreJsonFile(store.abs(storePaths.portIndex(name))), null);
+  const db = new Low<PortIndex | null>(new StoreJsonFile(store.abs(storePaths.portIndex(name)), null), null);
   await db.read();
   return db.data;
 }
@@ -63,12 +65,11 @@ export async function readPortIndex(store: Store, name: string): Promise<PortInd
 /** Changes a package's index inside a transaction. */
 export async function updatePortIndex(tx: Tx, name: string, change: (ix: PortIndex) => void): Promise<PortIndex> {
   const rel = storePaths.portIndex(name);
-  const db = new Low<PortIndex>(new StoreJsonFile(tx.abs(rel)), emptyPortIndex(name));
+  const db = new Low<PortIndex>(new StoreJsonFile(tx.abs(rel), { tx, rel }), emptyPortIndex(name));
   await db.read();
   db.data ??= emptyPortIndex(name);
   change(db.data);
   db.data.submissions.sort((a, b) => a.pkgid - b.pkgid);
-  tx.touched(rel);
   await db.write();
   return db.data;
 }

@@ -3,14 +3,15 @@
 // committed together. Transactions are serialised in-process and across processes (a lock file),
 // so `morphux` operator commands and the server can both write. After a crash, open() rolls back
 // whatever was written but not committed: that work was never acknowledged.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
-import { atomicWrite, atomicWriteJson, readJsonFile } from './atomic-write.js';
+import { atomicWrite, atomicWriteSync, readJsonFileSync } from './atomic-write.js';
 import { AsyncMutex } from './async-mutex.js';
 import { withStoreLock } from './store-lock.js';
-import { authorOf, commitPaths, initStoreRepo, storeGit } from './store-git.js';
+import { commitPaths, readHead, repackStore } from './store-commit.js';
+import { authorOf, initStoreRepo, storeGit } from './store-git.js';
 
 export interface StoreOptions {
   /** DATA/store */
@@ -34,14 +35,26 @@ export interface Tx {
   /** replaces the folder at rel by fromAbs at once (old one removed after) */
   replaceDir(fromAbs: string, rel: string): Promise<void>;
   remove(rel: string): Promise<void>;
-  /** marks a path as changed by other means (a lowdb write) */
+  /** marks a path as changed by other means (a copied file) */
   touched(rel: string): void;
+  /** the next free n for a <n>.json file in a folder (comments, reports), without listing it each time */
+  nextNumber(rel: string): number;
   /**
    * State shared by the changes that go into one commit under `key`: made by `init` for the first
    * of them, and `finish` runs once after the last, before the commit (a package's index written
    * once for a group of meta changes instead of once for each).
    */
   shared<S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S;
+}
+
+/** What a group's changes did, ready to commit. */
+interface Ran {
+  live: Pending[];
+  results: Map<Pending, unknown>;
+  touched: Set<string>;
+  /** the bytes written at a path (null: removed), as the commit takes them without reading the tree */
+  captured: Map<string, Buffer | null>;
+  t0: number;
 }
 
 interface Finisher {
@@ -71,6 +84,11 @@ function describeGroup(group: Pending[]): [string, string] {
   return [`${subject}\n\n${body}\n`, authorOf(actors.size === 1 ? group[0].actor : 'morphux')];
 }
 
+/** commits between two rolls of the packs they leave */
+const REPACK_EVERY = 64;
+/** longest a run of group commits holds the store lock while other processes may wait for it */
+const DRAIN_MS = 1000;
+
 export class Store {
   readonly root: string;
   readonly tmpDir: string;
@@ -81,6 +99,12 @@ export class Store {
   private readonly groupMax: number;
   private pending: Pending[] = [];
   private draining = false;
+  /** folder → the highest n of its <n>.json files in the working tree, for nextNumber; emptied
+   *  whenever the tree may have changed under it (a rollback, another process's commit) */
+  private readonly numbered = new Map<string, number>();
+  private lastHead: string | null = null;
+  private commitsSinceRepack = 0;
+  private repacking: Promise<void> | null = null;
 
   constructor(opts: StoreOptions) {
     this.root = opts.root;
@@ -134,6 +158,16 @@ export class Store {
         await rm(lock, { force: true });
       }
     }
+    // packs fast-import or repack was writing when killed (git never reads these); only old ones:
+    // the server's background repack runs outside the store lock
+    const packs = path.join(this.root, '.git', 'objects', 'pack');
+    const hourAgo = Date.now() - 3600_000;
+    for (const f of await readdir(packs).catch(() => [] as string[])) {
+      if (f.startsWith('tmp_') && ((await stat(path.join(packs, f)).catch(() => null))?.mtimeMs ?? Infinity) < hourAgo) {
+        await rm(path.join(packs, f), { force: true });
+      }
+    }
+    this.numbered.clear();
     const dirty = await storeGit(this.root, ['status', '--porcelain', '--untracked-files=all']);
     if (dirty.trim() !== '') {
       this.log.warn({ changes: dirty.split('\n').length }, 'rolling back store changes that were never committed');
@@ -144,7 +178,15 @@ export class Store {
 
   /** Runs fn alone: in this process (mutex) and across processes (store-lock.ts). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(() => withStoreLock(this.stateDir, this.log, fn));
+    return this.mutex.run(() => withStoreLock(this.stateDir, this.log, async () => {
+      const head = existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
+      if (head !== this.lastHead) this.numbered.clear(); // another process committed meanwhile
+      try {
+        return await fn();
+      } finally {
+        this.lastHead = existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
+      }
+    }));
   }
 
   /**
@@ -163,12 +205,12 @@ export class Store {
     });
   }
 
-  /** Commits the waiting grouped changes, a group at a time, each in its turn for the lock. */
+  /** Commits the waiting grouped changes (drain), then looks again. */
   private kick(): void {
     if (this.draining || this.pending.length === 0) return;
     this.draining = true;
-    void this.exclusive(() => this.runGroup(this.pending.splice(0, this.groupMax), false))
-      .catch(() => { /* each change was told */ })
+    void this.exclusive(() => this.drain())
+      .catch((err) => this.log.error({ err }, 'store group commit failed'))
       .finally(() => {
         this.draining = false;
         this.kick();
@@ -176,22 +218,83 @@ export class Store {
   }
 
   /**
-   * Runs the changes in order and commits what they wrote as one commit. Alone (single), the
-   * change's own error is thrown; grouped, each change's promise settles on its own.
+   * Commits the waiting grouped changes a group at a time while more keep coming, holding the
+   * lock for at most DRAIN_MS and no longer once an ungrouped change of this process waits for it.
+   * Pipelined: a group whose writes are all held in memory (Tx.write, writeJson, remove) is
+   * committed from that memory, so the next group's changes run while git commits it. The commit
+   * under way ends before anything sends the tree back to the last commit.
    */
+  private async drain(): Promise<void> {
+    let inFlight: Promise<boolean> | null = null;
+    /** waits for the commit under way; false when it failed (its changes have been told) */
+    const settle = async (): Promise<boolean> => {
+      const p = inFlight;
+      inFlight = null;
+      return p ? p : true;
+    };
+    const until = performance.now() + DRAIN_MS;
+    try {
+      while (this.pending.length > 0 && this.mutex.waiting === 0 && performance.now() < until) {
+        let ran = await this.runChanges(this.pending.splice(0, this.groupMax), false, settle);
+        while (ran && !(await settle())) {
+          // the group before failed to commit: back to the last commit, and this group again
+          if (!(await this.rollbackFor(ran.live))) ran = null;
+          else ran = await this.runChanges(ran.live, false, settle);
+        }
+        if (!ran) continue;
+        const commit = this.commitRan(ran, false);
+        if ([...ran.touched].every((p) => ran.captured.has(p))) inFlight = commit;
+        else if (!(await commit)) await this.rollbackFor([]);
+      }
+    } finally {
+      if (!(await settle())) await this.rollbackFor([]);
+    }
+  }
+
+  /** One ungrouped change, alone: its own error is thrown. */
   private async runGroup(group: Pending[], single: boolean): Promise<unknown> {
+    const ran = (await this.runChanges(group, single, async () => true))!;
+    try {
+      await this.commitRan(ran, true);
+    } catch (e) {
+      await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
+      throw e;
+    }
+    return ran.results.get(ran.live[0]);
+  }
+
+  /** Back to the last commit; false (and the given changes told) when even that fails. */
+  private async rollbackFor(changes: Pending[]): Promise<boolean> {
+    try {
+      await this.rollback();
+      return true;
+    } catch (err) {
+      this.log.error({ err }, 'store rollback failed');
+      for (const c of changes) c.reject(err);
+      return false;
+    }
+  }
+
+  /**
+   * Runs the changes in order, then the finishers they shared. Alone (single), the change's own
+   * error is thrown; grouped, a change that fails is told, and when it had written part of itself
+   * the tree goes back to the last commit (once `settle` has waited for the commit under way) and
+   * the others run again. null when no change is left to commit.
+   */
+  private async runChanges(group: Pending[], single: boolean, settle: () => Promise<boolean>): Promise<Ran | null> {
     let live = group;
     const t0 = performance.now();
     for (;;) {
       const results = new Map<Pending, unknown>();
       const touched = new Set<string>();
+      const captured = new Map<string, Buffer | null>();
       const finishers = new Map<string, Finisher>();
       let rerun = false;
       for (const change of live) {
         const mine = new Set<string>();
         let shares = false;
         try {
-          results.set(change, await change.fn(this.txOver(mine, finishers, () => { shares = true; })));
+          results.set(change, await change.fn(this.txOver(mine, captured, finishers, () => { shares = true; })));
           for (const p of mine) touched.add(p);
         } catch (e) {
           this.log.error({ err: e, message: change.message }, 'store change failed; nothing of it is kept');
@@ -203,51 +306,91 @@ export class Store {
           change.reject(e);
           if (mine.size === 0 && !shares) continue; // refused before it wrote anything: the others stand
           // it wrote part of itself: back to the last commit, and the others again without it
-          try {
-            await this.rollback();
-          } catch (err) {
-            this.log.error({ err }, 'store rollback failed');
-            for (const c of live) c.reject(err);
-            return undefined;
-          }
+          await settle();
+          if (!(await this.rollbackFor(live))) return null;
           rerun = true;
           break;
         }
       }
       if (rerun) continue;
+      if (live.length === 0) return null;
       try {
-        const tx = this.txOver(touched, new Map(), () => { throw new Error('shared() in a finisher'); });
+        const tx = this.txOver(touched, captured, new Map(), () => { throw new Error('shared() in a finisher'); });
         for (const f of finishers.values()) await f.finish(tx, f.state);
-        const t1 = performance.now();
-        await commitPaths(this.root, [...touched], ...describeGroup(live));
-        this.log.debug({ changes: live.length, paths: touched.size, run_ms: Math.round(t1 - t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
       } catch (e) {
-        this.log.error({ err: e, changes: live.length }, 'store commit failed; rolling back');
+        this.log.error({ err: e, changes: live.length }, 'store change failed in its finish; rolling back');
+        await settle();
         await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
         if (single) throw e;
         for (const c of live) c.reject(e);
-        return undefined;
+        return null;
       }
-      for (const l of this.commitListeners) l([...touched]);
-      for (const c of live) c.resolve(results.get(c));
-      return single ? results.get(live[0]) : undefined;
+      return { live, results, touched, captured, t0 };
     }
   }
 
-  /** The write handle of one change; every path it writes goes into `touched`. */
-  private txOver(touched: Set<string>, finishers: Map<string, Finisher>, onShare: () => void): Tx {
-    const quick = { durable: false }; // the commit is the durability point (atomic-write.ts)
+  /**
+   * Commits what the changes wrote as one commit, then tells them. Grouped, a failure is told to
+   * each change and false returned (the caller sends the tree back); single, it is thrown.
+   */
+  private async commitRan(ran: Ran, single: boolean): Promise<boolean> {
+    const t1 = performance.now();
+    try {
+      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured);
+      this.log.debug({ changes: ran.live.length, paths: ran.touched.size, run_ms: Math.round(t1 - ran.t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
+    } catch (e) {
+      this.log.error({ err: e, changes: ran.live.length }, 'store commit failed; rolling back');
+      if (single) throw e;
+      for (const c of ran.live) c.reject(e);
+      return false;
+    }
+    this.maintain();
+    for (const l of this.commitListeners) l([...ran.touched]);
+    for (const c of ran.live) c.resolve(ran.results.get(c));
+    return true;
+  }
+
+  /** Every REPACK_EVERY commits, the packs and loose objects they left are rolled up, in the
+   *  background (store-commit.ts). */
+  private maintain(): void {
+    if (++this.commitsSinceRepack < REPACK_EVERY || this.repacking) return;
+    this.commitsSinceRepack = 0;
+    this.repacking = repackStore(this.root)
+      .catch((err) => this.log.warn({ err }, 'store repack failed; the next one tries again'))
+      .finally(() => { this.repacking = null; });
+  }
+
+  /** The write handle of one change; every path it writes goes into `touched`, and the bytes of
+   *  each file it writes whole into `captured` (what the commit takes without reading them again). */
+  private txOver(touched: Set<string>, captured: Map<string, Buffer | null>, finishers: Map<string, Finisher>, onShare: () => void): Tx {
+    // not fsynced, the commit is the durability point; synchronous, see atomic-write.ts
+    const write = (rel: string, data: string | Buffer) => {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      touched.add(rel);
+      atomicWriteSync(this.abs(rel), bytes);
+      captured.set(rel, bytes);
+      const numbered = /^(.*)\/(\d+)\.json$/.exec(rel);
+      const top = numbered ? this.numbered.get(numbered[1]) : undefined;
+      if (top !== undefined) this.numbered.set(numbered![1], Math.max(top, Number(numbered![2])));
+    };
+    /** rel is changed by other means: what was captured at or below it no longer holds */
+    const uncapture = (rel: string) => {
+      for (const p of captured.keys()) if (p === rel || p.startsWith(`${rel}/`)) captured.delete(p);
+      this.numbered.clear();
+    };
     return {
       abs: (rel) => this.abs(rel),
-      write: async (rel, data) => { touched.add(rel); await atomicWrite(this.abs(rel), data, quick); },
-      writeJson: async (rel, value) => { touched.add(rel); await atomicWriteJson(this.abs(rel), value, quick); },
+      write: async (rel, data) => write(rel, data),
+      writeJson: async (rel, value) => write(rel, JSON.stringify(value, null, 2) + '\n'),
       placeDir: async (from, rel) => {
+        uncapture(rel);
         touched.add(rel);
         const to = this.abs(rel);
         await mkdir(path.dirname(to), { recursive: true });
         await rename(from, to); // fails if `to` exists and is not empty: immutability
       },
       replaceDir: async (from, rel) => {
+        uncapture(rel);
         touched.add(rel);
         const to = this.abs(rel);
         await mkdir(path.dirname(to), { recursive: true });
@@ -256,8 +399,25 @@ export class Store {
         await rename(from, to);
         await rm(old, { recursive: true, force: true });
       },
-      remove: async (rel) => { touched.add(rel); await rm(this.abs(rel), { recursive: true, force: true }); },
-      touched: (rel) => { touched.add(rel); },
+      remove: async (rel) => {
+        uncapture(rel);
+        touched.add(rel);
+        await rm(this.abs(rel), { recursive: true, force: true });
+        captured.set(rel, null);
+      },
+      touched: (rel) => { uncapture(rel); touched.add(rel); },
+      nextNumber: (rel) => {
+        let top = this.numbered.get(rel);
+        if (top === undefined) {
+          top = 0;
+          for (const f of this.names(rel)) {
+            const m = /^(\d+)\.json$/.exec(f);
+            if (m) top = Math.max(top, Number(m[1]));
+          }
+          this.numbered.set(rel, top);
+        }
+        return top + 1;
+      },
       shared: <S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S => {
         onShare();
         let f = finishers.get(key);
@@ -275,9 +435,10 @@ export class Store {
     this.commitListeners.push(listener);
   }
 
-  /** A JSON file of the working tree (what a transaction reads), null when absent. */
+  /** A JSON file of the working tree (what a transaction reads), null when absent. Synchronous
+   *  underneath, like the transaction's writes (atomic-write.ts). */
   async readJson<T>(rel: string): Promise<T | null> {
-    return readJsonFile<T>(this.abs(rel));
+    return readJsonFileSync<T>(this.abs(rel));
   }
 
   /** Every <name>.json of a folder of the working tree, parsed, by name. */
@@ -293,20 +454,19 @@ export class Store {
 
   /** Names in a folder of the working tree, [] when absent. */
   async list(rel: string): Promise<string[]> {
+    return this.names(rel);
+  }
+
+  private names(rel: string): string[] {
     try {
-      return await readdir(this.abs(rel));
+      return readdirSync(this.abs(rel));
     } catch {
       return [];
     }
   }
 
   async exists(rel: string): Promise<boolean> {
-    try {
-      await stat(this.abs(rel));
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(this.abs(rel));
   }
 
   async head(): Promise<string> {

@@ -1,6 +1,6 @@
 // Changes a submission's meta/status.json and its index entry in one commit, optionally with a
 // build report (meta/reports/<n>.json + <n>.log) and the built binaries (binaries/<arch>/).
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import type { Arch } from '../config/config-schema.js';
@@ -19,14 +19,7 @@ export interface StatusChange {
 
 /** Next free report number n (reports are 1.json, 2.json, …). */
 export async function nextReportNumber(tx: Tx, pkgid: number): Promise<number> {
-  let names: string[] = [];
-  try {
-    names = await readdir(tx.abs(storePaths.reports(pkgid)));
-  } catch {
-    return 1;
-  }
-  const ns = names.map((f) => /^(\d+)\.json$/.exec(f)).filter((m) => m).map((m) => Number(m![1]));
-  return ns.length ? Math.max(...ns) + 1 : 1;
+  return tx.nextNumber(storePaths.reports(pkgid));
 }
 
 export async function updateStatus(store: Store, pkgid: number, c: StatusChange): Promise<SubmissionStatus> {

@@ -141,6 +141,29 @@ describe('store group commit', () => {
     expect(runs.get(5)).to.equal(1);
   });
 
+  it('pipelines groups (the next runs while git commits the last) and loses or keeps nothing it should not', async () => {
+    const small = new Store({ root: store.root, stateDir: store.stateDir, tmpDir: store.tmpDir, log: silentLogger, groupMax: 16 });
+    const n = await commits();
+    const fails = (i: number) => i % 37 === 5;
+    // every change rewrites one shared counter file too: the groups overwrite what the commit
+    // before them is taking, which the commit must not see
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) =>
+      small.transact(`p ${i}`, 'alice', async (tx) => {
+        await tx.write(`p/${i % 10}/${i}.json`, JSON.stringify({ i }));
+        const count = (await small.readJson<{ n: number }>('p/count.json'))?.n ?? 0;
+        await tx.writeJson('p/count.json', { n: count + 1 });
+        if (fails(i)) throw new Error('boom after writing');
+        return i;
+      }, { group: true })));
+    const kept = results.map((r, i) => [r.status, i] as const).filter(([s]) => s === 'fulfilled').map(([, i]) => i);
+    expect(kept).to.have.length(300 - Array.from({ length: 300 }, (_, i) => i).filter(fails).length);
+    const files = new Set((await git('ls-tree', '-r', '--name-only', 'HEAD', 'p')).split('\n'));
+    for (let i = 0; i < 300; i++) expect(files.has(`p/${i % 10}/${i}.json`), `change ${i}`).to.equal(!fails(i));
+    expect(JSON.parse(await git('show', 'HEAD:p/count.json'))).to.deep.equal({ n: kept.length });
+    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+    expect((await commits()) - n).to.be.at.least(300 / 16).and.below(300);
+  });
+
   it('does not run the others again when a change is refused before it writes', async () => {
     const runs = new Map<number, number>();
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) =>
