@@ -7,7 +7,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
-import { atomicWrite, atomicWriteSync, readJsonFileSync } from './atomic-write.js';
+import { atomicWrite, readJsonFileSync } from './atomic-write.js';
+import { openTx, type Finisher, type Tx, type TxState } from './store-tx.js';
+
+export type { Tx } from './store-tx.js';
 import { AsyncMutex } from './async-mutex.js';
 import { withStoreLock } from './store-lock.js';
 import { commitPaths, readHead, repackStore } from './store-commit.js';
@@ -25,27 +28,6 @@ export interface StoreOptions {
   groupMax?: number;
 }
 
-export interface Tx {
-  /** absolute path of a store path */
-  abs(rel: string): string;
-  write(rel: string, data: string | Buffer): Promise<void>;
-  writeJson(rel: string, value: unknown): Promise<void>;
-  /** renames a complete folder (on the same filesystem) to rel, which must not exist */
-  placeDir(fromAbs: string, rel: string): Promise<void>;
-  /** replaces the folder at rel by fromAbs at once (old one removed after) */
-  replaceDir(fromAbs: string, rel: string): Promise<void>;
-  remove(rel: string): Promise<void>;
-  /** marks a path as changed by other means (a copied file) */
-  touched(rel: string): void;
-  /** the next free n for a <n>.json file in a folder (comments, reports), without listing it each time */
-  nextNumber(rel: string): number;
-  /**
-   * State shared by the changes that go into one commit under `key`: made by `init` for the first
-   * of them, and `finish` runs once after the last, before the commit (a package's index written
-   * once for a group of meta changes instead of once for each).
-   */
-  shared<S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S;
-}
 
 /** What a group's changes did, ready to commit. */
 interface Ran {
@@ -57,10 +39,6 @@ interface Ran {
   t0: number;
 }
 
-interface Finisher {
-  state: unknown;
-  finish: (tx: Tx, state: unknown) => Promise<void>;
-}
 
 export interface TransactOptions {
   /** may share a commit with other grouped changes made at the same moment (see transact) */
@@ -103,6 +81,7 @@ export class Store {
    *  whenever the tree may have changed under it (a rollback, another process's commit) */
   private readonly numbered = new Map<string, number>();
   private lastHead: string | null = null;
+  private readonly txState: TxState;
   private commitsSinceRepack = 0;
   private repacking: Promise<void> | null = null;
 
@@ -110,6 +89,7 @@ export class Store {
     this.root = opts.root;
     this.stateDir = opts.stateDir;
     this.tmpDir = opts.tmpDir;
+    this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered };
     this.log = opts.log;
     this.groupMax = opts.groupMax ?? 256;
   }
@@ -294,7 +274,7 @@ export class Store {
         const mine = new Set<string>();
         let shares = false;
         try {
-          results.set(change, await change.fn(this.txOver(mine, captured, finishers, () => { shares = true; })));
+          results.set(change, await change.fn(openTx(this.txState, mine, captured, finishers, () => { shares = true; })));
           for (const p of mine) touched.add(p);
         } catch (e) {
           this.log.error({ err: e, message: change.message }, 'store change failed; nothing of it is kept');
@@ -315,7 +295,7 @@ export class Store {
       if (rerun) continue;
       if (live.length === 0) return null;
       try {
-        const tx = this.txOver(touched, captured, new Map(), () => { throw new Error('shared() in a finisher'); });
+        const tx = openTx(this.txState, touched, captured, new Map(), () => { throw new Error('shared() in a finisher'); });
         for (const f of finishers.values()) await f.finish(tx, f.state);
       } catch (e) {
         this.log.error({ err: e, changes: live.length }, 'store change failed in its finish; rolling back');
@@ -358,76 +338,6 @@ export class Store {
     this.repacking = repackStore(this.root)
       .catch((err) => this.log.warn({ err }, 'store repack failed; the next one tries again'))
       .finally(() => { this.repacking = null; });
-  }
-
-  /** The write handle of one change; every path it writes goes into `touched`, and the bytes of
-   *  each file it writes whole into `captured` (what the commit takes without reading them again). */
-  private txOver(touched: Set<string>, captured: Map<string, Buffer | null>, finishers: Map<string, Finisher>, onShare: () => void): Tx {
-    // not fsynced, the commit is the durability point; synchronous, see atomic-write.ts
-    const write = (rel: string, data: string | Buffer) => {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      touched.add(rel);
-      atomicWriteSync(this.abs(rel), bytes);
-      captured.set(rel, bytes);
-      const numbered = /^(.*)\/(\d+)\.json$/.exec(rel);
-      const top = numbered ? this.numbered.get(numbered[1]) : undefined;
-      if (top !== undefined) this.numbered.set(numbered![1], Math.max(top, Number(numbered![2])));
-    };
-    /** rel is changed by other means: what was captured at or below it no longer holds */
-    const uncapture = (rel: string) => {
-      for (const p of captured.keys()) if (p === rel || p.startsWith(`${rel}/`)) captured.delete(p);
-      this.numbered.clear();
-    };
-    return {
-      abs: (rel) => this.abs(rel),
-      write: async (rel, data) => write(rel, data),
-      writeJson: async (rel, value) => write(rel, JSON.stringify(value, null, 2) + '\n'),
-      placeDir: async (from, rel) => {
-        uncapture(rel);
-        touched.add(rel);
-        const to = this.abs(rel);
-        await mkdir(path.dirname(to), { recursive: true });
-        await rename(from, to); // fails if `to` exists and is not empty: immutability
-      },
-      replaceDir: async (from, rel) => {
-        uncapture(rel);
-        touched.add(rel);
-        const to = this.abs(rel);
-        await mkdir(path.dirname(to), { recursive: true });
-        const old = path.join(this.tmpDir, `old-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-        if (existsSync(to)) await rename(to, old);
-        await rename(from, to);
-        await rm(old, { recursive: true, force: true });
-      },
-      remove: async (rel) => {
-        uncapture(rel);
-        touched.add(rel);
-        await rm(this.abs(rel), { recursive: true, force: true });
-        captured.set(rel, null);
-      },
-      touched: (rel) => { uncapture(rel); touched.add(rel); },
-      nextNumber: (rel) => {
-        let top = this.numbered.get(rel);
-        if (top === undefined) {
-          top = 0;
-          for (const f of this.names(rel)) {
-            const m = /^(\d+)\.json$/.exec(f);
-            if (m) top = Math.max(top, Number(m[1]));
-          }
-          this.numbered.set(rel, top);
-        }
-        return top + 1;
-      },
-      shared: <S>(key: string, init: () => S, finish: (tx: Tx, state: S) => Promise<void>): S => {
-        onShare();
-        let f = finishers.get(key);
-        if (!f) {
-          f = { state: init(), finish: finish as Finisher['finish'] };
-          finishers.set(key, f);
-        }
-        return f.state as S;
-      },
-    };
   }
 
   /** Called after every commit (read caches, the store.git notifier). */
