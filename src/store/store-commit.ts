@@ -14,7 +14,8 @@
 // (~20 ms for a 200 MB server, 2 ms for `sh`).
 import { execa } from 'execa';
 import { once } from 'node:events';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { COMMITTER } from './store-git.js';
@@ -82,24 +83,25 @@ function ident(who: string, when: number): string {
 }
 
 /** The file changes of a touched path as fast-import commands, in order: files from the working
- *  tree as they are now, a folder as a whole (removed first, so what left it leaves the commit). */
-function* fileCommands(root: string, rel: string): Generator<Buffer | string> {
+ *  tree as they are now, a folder as a whole (removed first, so what left it leaves the commit).
+ *  Asynchronous: these are the big writes (a submission's unpacked tree). */
+async function* fileCommands(root: string, rel: string): AsyncGenerator<Buffer | string> {
   const abs = path.join(root, rel);
   let st;
   try {
-    st = lstatSync(abs);
+    st = await lstat(abs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     yield `D ${quote(rel)}\n`;
     return;
   }
   if (st.isSymbolicLink()) {
-    const target = Buffer.from(readlinkSync(abs, { encoding: 'buffer' }));
+    const target = await readlink(abs, { encoding: 'buffer' });
     yield `M 120000 inline ${quote(rel)}\ndata ${target.length}\n`;
     yield target;
     yield '\n';
   } else if (st.isFile()) {
-    const data = readFileSync(abs);
+    const data = await readFile(abs);
     yield `M ${st.mode & 0o100 ? '100755' : '100644'} inline ${quote(rel)}\ndata ${data.length}\n`;
     yield data;
     yield '\n';
@@ -111,10 +113,10 @@ function* fileCommands(root: string, rel: string): Generator<Buffer | string> {
   }
 }
 
-function* folderCommands(root: string, rel: string): Generator<Buffer | string> {
-  for (const name of readdirSync(path.join(root, rel)).sort()) {
+async function* folderCommands(root: string, rel: string): AsyncGenerator<Buffer | string> {
+  for (const name of (await readdir(path.join(root, rel))).sort()) {
     const child = `${rel}/${name}`;
-    if (lstatSync(path.join(root, child)).isDirectory()) yield* folderCommands(root, child);
+    if ((await lstat(path.join(root, child))).isDirectory()) yield* folderCommands(root, child);
     else yield* fileCommands(root, child);
   }
 }
@@ -156,7 +158,7 @@ export async function commitPaths(root: string, paths: string[], message: string
       const bytes = captured.get(rel);
       if (bytes === null) await send(`D ${quote(rel)}\n`);
       else if (bytes) for (const chunk of [`M 100644 inline ${quote(rel)}\ndata ${bytes.length}\n`, bytes, '\n']) await send(chunk);
-      else for (const chunk of fileCommands(root, rel)) await send(chunk);
+      else for await (const chunk of fileCommands(root, rel)) await send(chunk);
     }
     await send('\ndone\n');
     stdin.end();
