@@ -1,5 +1,6 @@
 // How a store change becomes a commit. The touched paths are read from the working tree and fed
-// to `git fast-import`, which writes every new object into one pack (three fsyncs) and moves the
+// to `git fast-import`, which writes every new object into one pack (three fsyncs; a commit of
+// fewer than 100 objects is written loose, as git's transfer.unpackLimit says) and moves the
 // branch; `git add` then brings git's index up to date for the same paths (the objects are
 // already there, so it writes none). `git add` alone would write and fsync one loose object per
 // new file: ~230 fsyncs for a 200-change group commit, each a journal commit of the filesystem
