@@ -32,9 +32,9 @@ import { COMMITTER } from './store-git.js';
 const COMMIT_SCRIPT = `set -e
 git fast-import --quiet --done
 if [ -n "$1" ]; then
-  new=$(git rev-parse HEAD)
-  if [ "$(git rev-parse "$new^{tree}")" = "$(git rev-parse "$1^{tree}")" ]; then
-    git update-ref HEAD "$1" "$new"
+  set -- "$1" $(git rev-parse HEAD HEAD^{tree} "$1^{tree}")
+  if [ "$3" = "$4" ]; then
+    git update-ref HEAD "$1" "$2"
     echo unchanged
     exit 0
   fi
