@@ -126,9 +126,10 @@ async function* folderCommands(root: string, rel: string): AsyncGenerator<Buffer
  * Commits the given paths (additions, changes and removals, files or whole folders) as they are
  * in the working tree, or as `captured` holds them (a file's bytes as written, null: removed);
  * false when that changed nothing. What is captured is not read again, so a caller may go on
- * changing the working tree while such paths are committed.
+ * changing the working tree while such paths are committed. `onCommitted` is called as soon as
+ * the branch has moved, before git's index is updated.
  */
-export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map()): Promise<boolean> {
+export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map(), onCommitted?: () => void): Promise<boolean> {
   if (paths.length === 0) return false;
   const { ref, commit: parent } = readHead(root);
   const when = Math.floor(Date.now() / 1000);
@@ -142,6 +143,17 @@ export async function commitPaths(root: string, paths: string[], message: string
   writeFileSync(path.join(root, '.git', 'morphux-commit-all'), spec(paths));
   const proc = execa('sh', ['-c', COMMIT_SCRIPT, 'morphux-commit', parent ?? ''], {
     cwd: root, reject: false, stdin: 'pipe', env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0' },
+  });
+  // the commit stands once the branch has moved: whoever waits for it may be told before git's
+  // index is brought up to date (the next commit waits for the whole script)
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (onCommitted && /^committed$/m.test(out)) {
+      const tell = onCommitted;
+      onCommitted = undefined;
+      tell();
+    }
   });
   const stdin = proc.stdin!;
   let closed = false;

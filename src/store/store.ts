@@ -315,8 +315,18 @@ export class Store {
    */
   private async commitRan(ran: Ran, single: boolean): Promise<boolean> {
     const t1 = performance.now();
+    let told = false;
+    /** the commit stands: readers and the changes are told (grouped ones as soon as the branch has
+     *  moved, while git's index is still being updated; the next commit waits for that) */
+    const tell = () => {
+      if (told) return;
+      told = true;
+      this.maintain();
+      for (const l of this.commitListeners) l([...ran.touched]);
+      for (const c of ran.live) c.resolve(ran.results.get(c));
+    };
     try {
-      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured);
+      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured, single ? undefined : tell);
       this.log.debug({ changes: ran.live.length, paths: ran.touched.size, run_ms: Math.round(t1 - ran.t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
     } catch (e) {
       this.log.error({ err: e, changes: ran.live.length }, 'store commit failed; rolling back');
@@ -324,9 +334,7 @@ export class Store {
       for (const c of ran.live) c.reject(e);
       return false;
     }
-    this.maintain();
-    for (const l of this.commitListeners) l([...ran.touched]);
-    for (const c of ran.live) c.resolve(ran.results.get(c));
+    tell();
     return true;
   }
 
