@@ -19,6 +19,7 @@ import { markBuilt, upload } from '../test/support/portpkgs.js';
 import { descendants, procStatusKb } from '../test/support/process-tree.js';
 import { benchServer } from './support/bench-server.js';
 import { pushBigRepo } from './support/big-repo.js';
+import { describeBreakdown, memoryBreakdown } from './support/memory-breakdown.js';
 import { argNumber } from './support/stats.js';
 
 const ROUNDS = argNumber('rounds', 10);
@@ -26,8 +27,14 @@ const OPS = argNumber('ops', 200);
 const REPO_MB = argNumber('repo-mb', 10);
 const PKG_MB = argNumber('pkg-mb', 4);
 const SETTLE_S = argNumber('settle', 10);
+// --only clone|download: every operation of a round of one kind (to see which one memory follows)
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'clone' && ONLY !== 'download') throw new Error('--only clone or --only download');
 const MiB = 1024 * 1024;
 const mib = (kb: number) => (kb / 1024).toFixed(0);
+// --diag: the server writes a diagnostic report on SIGUSR2, read for V8's heap after each settle
+const REPORTS = process.argv.includes('--diag') ? await mkdtemp(path.join(os.tmpdir(), 'bench-mem-reports-')) : undefined;
+if (REPORTS) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-directory=${REPORTS}`.trim();
 
 const server = await benchServer(async (s) => {
   const repo = await pushBigRepo(s, 'memrepo', REPO_MB * MiB);
@@ -90,6 +97,7 @@ try {
   await Promise.all([clone(-1), download()]); // warm-up: code paths compiled, buffers allocated once
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const idleKb = (await procStatusKb(pid, 'VmRSS'))!;
+  const breakdowns = [`idle: ${describeBreakdown(await memoryBreakdown(pid, REPORTS))}`];
   console.log(`server pid ${pid}: idle RSS ${mib(coldKb)} MiB after start, ${mib(idleKb)} MiB after one clone and one download (idle, below)`);
   console.log(`${ROUNDS} rounds of ${OPS} concurrent operations: ${Math.ceil(OPS / 2)} git clone --bare of a ${REPO_MB} MB repo, ${Math.floor(OPS / 2)} GET /pkg of a ${PKG_MB} MB portpkg; settle ${SETTLE_S} s`);
   const rows = ['| round | seconds | server peak RSS MiB | RSS after settle MiB | after / idle | git processes (peak) | their RSS sum MiB (peak) |', '|---:|---:|---:|---:|---:|---:|---:|'];
@@ -100,11 +108,17 @@ try {
     roundPeakKb = 0;
     kids = { count: 0, rssKb: 0 };
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: OPS }, (_, i) => (i % 2 === 0 ? clone(i) : download())));
+    await Promise.all(Array.from({ length: OPS }, (_, i) => (ONLY === 'clone' || (ONLY !== 'download' && i % 2 === 0) ? clone(i) : download())));
     const secs = (performance.now() - t0) / 1000;
     const busy = { peak: roundPeakKb, kids };
-    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    const decay: string[] = []; // how RSS comes down while settling, every 5 s
+    for (let s = 0; s < SETTLE_S; s += 5) {
+      await new Promise((r) => setTimeout(r, Math.min(5, SETTLE_S - s) * 1000));
+      decay.push(mib((await procStatusKb(pid, 'VmRSS'))!));
+    }
     const afterKb = (await procStatusKb(pid, 'VmRSS'))!;
+    breakdowns.push(`after round ${round}: ${describeBreakdown(await memoryBreakdown(pid, REPORTS))}; while settling, every 5 s: ${decay.join(' ')} MiB`);
+    console.error(breakdowns[breakdowns.length - 1]);
     worst = Math.max(worst, afterKb / idleKb);
     if (round === 1) firstAfterKb = afterKb;
     else worstSinceFirst = Math.max(worstSinceFirst, afterKb / firstAfterKb);
@@ -112,7 +126,13 @@ try {
     console.error(rows[rows.length - 1]);
   }
   const hwm = (await procStatusKb(pid, 'VmHWM'))!;
+  if (REPORTS) {
+    // how much of what is left is memory glibc holds free: ask it to give that back (gdb, if present)
+    const g = await execa('gdb', ['-p', String(pid), '-batch', '-ex', 'call (int)malloc_trim(0)'], { reject: false });
+    if (g.exitCode === 0) breakdowns.push(`after malloc_trim(0) in the server (gdb): ${describeBreakdown(await memoryBreakdown(pid, REPORTS))}`);
+  }
   console.log(rows.join('\n'));
+  console.log(breakdowns.join('\n'));
   console.log(`server VmHWM (peak RSS over the run): ${mib(hwm)} MiB (target ≤ 500 MB); worst RSS after a round: ${worst.toFixed(2)}× idle (target ≤ 1.20×)`);
   // growth over the rounds: a leak shows as RSS climbing round after round, not as the first round's
   // heap and allocator arenas staying reserved
@@ -121,5 +141,6 @@ try {
   sampling = false;
   await Promise.all([rssLoop, kidsLoop]);
   await rm(work, { recursive: true, force: true });
+  if (REPORTS) await rm(REPORTS, { recursive: true, force: true });
   await server.close();
 }

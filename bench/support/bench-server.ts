@@ -1,5 +1,5 @@
 // A Morphux server for benchmarks: the data (users, repos, submissions) is made in-process through
-// the test helpers, then the built server (`node dist/cli/morphux.js serve`) runs on that data in
+// the test helpers, then the built server (`dist/cli/morphux.js serve`, as `npm start` runs it) runs on that data in
 // a process of its own, so a load generator in the bench process does not share its event loop.
 // close() stops it (and its git children) and removes the data dir.
 import { mkdtemp, rm } from 'node:fs/promises';

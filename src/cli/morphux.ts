@@ -1,8 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384:glibc.malloc.arena_max=2:${GLIBC_TUNABLES} node --max-semi-space-size=4 --expose-gc
 // `morphux`: the operator's command. serve (one process: git, store, API, website, embedded
 // worker), user and repo administration, store fsck/reindex, the VM base image, a worker alone,
 // publishing keys and FTP mirrors.
 // Every command takes --data DIR (or MORPHUX_DATA) and --config FILE (or MORPHUX_CONFIG).
+// The first line sets the server's memory habits before node starts (glibc reads its tunables only
+// at exec): blocks of 16 KiB or more (stream and pipe buffers) are mmap'ed and go back to the system
+// when freed, instead of staying in a fragmented brk heap after a burst of clones and downloads;
+// two malloc arenas at most; V8's young generation capped at 4 MiB semi-spaces; gc() for the one
+// collection the server makes when it goes quiet (server/idle-gc.ts). A GLIBC_TUNABLES of the
+// caller's own comes last and wins. `npm start` runs this file too (docs/BENCHMARKS.md, item 7).
 import { Command } from 'commander';
 import { action } from './cli-support.js';
 import { repoMaintainer, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';

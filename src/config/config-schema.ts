@@ -21,6 +21,10 @@ export const configSchema = z.object({
      *  included) within request_timeout_seconds, or it gets a 408 and is cut off (slow-drip clients) */
     headers_timeout_seconds: z.number().int().min(1).default(30),
     request_timeout_seconds: z.number().int().min(1).default(300),
+    /** git-http-backend processes at once (clones, fetches, pushes; each a process tree of 20 MB or
+     *  more); more requests wait in turn, up to git_queue_max, and past that get a 503 */
+    git_backends_max: z.number().int().min(1).max(1024).default(16),
+    git_queue_max: z.number().int().min(0).max(100_000).default(512),
   }).strict().prefault({}),
   /** what a portpkg tree (a pushed version branch or an upload) may hold */
   portpkg: z.object({

@@ -21,6 +21,7 @@ export const ErrorCodes = [
   'dependency', // a dependency cannot be resolved
   'infrastructure', // the machinery failed, not the package
   'timeout',
+  'unavailable', // the server is at a limit (git processes at once): try again later
   'conflict',
   'internal',
   'signature_invalid', // a signed index or artifact whose signature does not verify

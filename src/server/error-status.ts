@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   dependency: 422,
   infrastructure: 503,
   timeout: 504,
+  unavailable: 503,
   conflict: 409,
   internal: 500,
   signature_invalid: 422,
@@ -35,6 +36,11 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   index_expired: 409,
   tls_untrusted: 502,
 };
+
+/** The HTTP status of an error code, for the handlers that answer on Node's response (git-http). */
+export function httpStatus(code: ErrorCode): number {
+  return STATUS[code];
+}
 
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };

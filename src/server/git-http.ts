@@ -1,6 +1,7 @@
 // Smart HTTP git hosting at /<name>.git over git's own git-http-backend (CGI). Access is decided
 // here, on every request, before git runs: clone/fetch is anonymous, push needs HTTP Basic auth of
 // someone who may push to the package. Push policy itself lives in the pre-receive hook endpoint.
+// A shared BackendLimiter bounds the git-http-backend processes running at once (503 past its queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -8,7 +9,9 @@ import type { Logger } from '../config/logger.js';
 import { isPackageName } from '../domain/names.js';
 import { repoExists } from '../repos/create-repo.js';
 import { runGit } from '../repos/run-git.js';
+import type { BackendLimiter } from './backend-limiter.js';
 import { relayCgiOutput } from './cgi-response.js';
+import { errorBody, httpStatus } from './error-status.js';
 
 export interface GitHttpOptions {
   reposRoot: string;
@@ -21,6 +24,8 @@ export interface GitHttpOptions {
   maxBodyBytes?: number;
   /** Default: git-http-backend in `git --exec-path`. */
   backendPath?: string;
+  /** Shared by every handler of a server (server.git_backends_max, git_queue_max); none: no limit. */
+  limiter?: BackendLimiter;
 }
 
 export interface GitHttpHandler {
@@ -41,6 +46,7 @@ const REPO_PATH = /^\/([^/]+)\.git(\/.*)?$/;
 const GIT_PROTOCOL = /^[A-Za-z0-9=:.,_-]{1,256}$/;
 const LINGER_MS = 30_000;
 const REALM = 'Basic realm="morphux"';
+const RETRY_AFTER_S = 5;
 
 let execPath: Promise<string> | null = null;
 function defaultBackend(): Promise<string> {
@@ -143,6 +149,31 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
 
     const backend = opts.backendPath ?? (await defaultBackend());
     if (req.socket.destroyed) return; // the client left while we were deciding
+    let release: () => void = () => {};
+    if (opts.limiter) {
+      const left = new AbortController();
+      const onClose = () => left.abort();
+      res.once('close', onClose);
+      const slot = await opts.limiter.acquire(left.signal);
+      res.off('close', onClose);
+      if (slot === 'gone') return;
+      if (slot === 'full') {
+        log.warn({ running: opts.limiter.active, queued: opts.limiter.queued }, 'git request turned away: too many git processes');
+        res.writeHead(httpStatus('unavailable'), { 'content-type': 'application/json', 'cache-control': 'no-cache', 'retry-after': String(RETRY_AFTER_S) });
+        res.end(JSON.stringify(errorBody('unavailable', `too many git requests at once; try again in ${RETRY_AFTER_S} s`)));
+        return;
+      }
+      release = slot;
+      if (req.socket.destroyed) return release();
+    }
+    try {
+      await spawnBackend(req, res, backend, env, log);
+    } finally {
+      release(); // at the program's exit, when its memory is back
+    }
+  }
+
+  async function spawnBackend(req: IncomingMessage, res: ServerResponse, backend: string, env: Record<string, string>, log: Logger): Promise<void> {
     const child = execa(backend, [], {
       env,
       extendEnv: false,
@@ -206,9 +237,11 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
       if (!res.writableFinished) kill('client went away');
       else if (!req.complete) kill('answered before the body ended'); // the rest of the body is of no use
     });
-    child.stdout.once('end', () => setTimeout(() => kill('still running after its answer'), LINGER_MS).unref());
+    let linger: NodeJS.Timeout | undefined;
+    child.stdout.once('end', () => { linger = setTimeout(() => kill('still running after its answer'), LINGER_MS).unref(); });
 
     const result = await child;
+    clearTimeout(linger); // its closure holds the request, the response and the child until it fires
     const detail = { exitCode: result.exitCode, signal: result.signal, stderr: Buffer.concat(stderr).toString('utf8').slice(0, 8192) || undefined };
     if (result.exitCode !== 0 && !killed) log.warn(detail, 'git-http-backend failed');
     else log.debug(detail, 'git-http-backend done');

@@ -12,8 +12,10 @@ import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
 import { ReplicaNotifier } from '../service/replica-notifier.js';
 import { buildApp } from './app.js';
+import { BackendLimiter } from './backend-limiter.js';
 import { fastDownloads } from './fast-downloads.js';
 import { createGitHttpHandler } from './git-http.js';
+import { collectWhenQuiet } from './idle-gc.js';
 import { closeHttp, hostUrl, httpServerOptions, listenHttp } from './listen-http.js';
 import { PkgFileCache } from './pkg-file-cache.js';
 
@@ -46,6 +48,8 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   };
   const gitLog = ctx.log.child({ part: 'git' });
   const authenticate = (user: string, token: string) => ctx.users.authenticateBasic(user, token);
+  // one limit for both repos' handlers: it is the machine's memory that it protects
+  const limiter = new BackendLimiter(ctx.config.server.git_backends_max, ctx.config.server.git_queue_max);
   const packages = createGitHttpHandler({
     reposRoot: ctx.layout.repos,
     authenticate,
@@ -53,6 +57,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     hookEnv,
     log: gitLog,
     maxBodyBytes: ctx.config.server.push_limit_bytes,
+    limiter,
   });
   const storeRepo = createGitHttpHandler({
     reposRoot: ctx.layout.data, // DATA/store.git (a link to DATA/store/.git) as BASE/store.git, read-only
@@ -60,6 +65,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     mayPush: async () => false,
     hookEnv: {},
     log: gitLog,
+    limiter,
   });
   const honoListener = getRequestListener(app.fetch);
   const fast = fastDownloads(ctx, pkgFiles);
@@ -72,6 +78,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     );
   });
   const { port, url } = await listenHttp(server, listen);
+  const stopGc = collectWhenQuiet(server, ctx.log.child({ part: 'gc' }));
   hookEnv.MORPHUX_HOOK_URL = `${url}/internal/hooks`;
   if (ctx.config.server.public_url === null) ctx.publicUrl = hostUrl(listen.host, port);
   ctx.log.info({ url, data: ctx.layout.data }, 'morphux serving');
@@ -86,6 +93,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     server,
     url,
     close: async () => {
+      stopGc();
       await closeHttp(server);
       await notifier.close();
       await ctx.close();

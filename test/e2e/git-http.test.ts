@@ -14,6 +14,7 @@ import { createLogger, silentLogger } from '../../src/config/logger.js';
 import { checkPush } from '../../src/repos/check-push.js';
 import { createRepo, listRepos } from '../../src/repos/create-repo.js';
 import { repoDir } from '../../src/repos/repo-paths.js';
+import { BackendLimiter } from '../../src/server/backend-limiter.js';
 import { createGitHttpHandler, type GitHttpOptions } from '../../src/server/git-http.js';
 
 const HOOK_SCRIPT = fileURLToPath(new URL('../../src/hooks/run-hook.ts', import.meta.url));
@@ -405,6 +406,91 @@ describe('git hosting over smart HTTP (e2e)', function () {
         }
       });
     }
+
+    describe('a limit on git processes at once', () => {
+      // the test holds the one slot itself, so what the handler does while it is taken is certain
+      let limiter: BackendLimiter;
+      let s4: http.Server;
+      let p4: number;
+      beforeEach(async () => {
+        limiter = new BackendLimiter(1, 1);
+        const h = createGitHttpHandler({ ...options, limiter });
+        s4 = http.createServer((req, res) => h.handle(req, res));
+        p4 = await listen(s4);
+      });
+      afterEach(() => s4.close());
+      const infoRefs = () => request(p4, 'GET', '/hello.git/info/refs?service=git-upload-pack');
+      const until = async (ok: () => boolean) => {
+        for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(ok()).to.equal(true);
+      };
+
+      it('queues a request until a slot is free, then serves it', async () => {
+        const held = await limiter.acquire();
+        if (typeof held !== 'function') throw new Error('no slot');
+        let done = false;
+        const waiting = infoRefs().finally(() => { done = true; });
+        await until(() => limiter.queued === 1);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(done).to.equal(false);
+        held();
+        const r = await waiting;
+        expect(r.status).to.equal(200);
+        expect(r.body).to.include('refs/heads/');
+        await until(() => limiter.active === 0);
+        expect(await waitNoBackends()).to.deep.equal([]);
+      });
+
+      it('answers 503 with a JSON error and Retry-After past the queue; git says so', async () => {
+        const held = await limiter.acquire();
+        if (typeof held !== 'function') throw new Error('no slot');
+        try {
+          const queued = infoRefs();
+          await until(() => limiter.queued === 1);
+          const r = await infoRefs();
+          expect(r.status).to.equal(503);
+          expect(r.headers['content-type']).to.equal('application/json');
+          expect(Number(r.headers['retry-after'])).to.be.above(0);
+          expect(JSON.parse(r.body).error.code).to.equal('unavailable');
+          const ls = await git(['ls-remote', `http://127.0.0.1:${p4}/hello.git`]);
+          expect(ls.exitCode).to.not.equal(0);
+          expect(ls.all).to.match(/503/);
+          held();
+          expect((await queued).status).to.equal(200);
+        } finally {
+          held();
+        }
+      });
+
+      it('forgets a queued request whose client leaves, and runs no git for it', async () => {
+        const held = await limiter.acquire();
+        if (typeof held !== 'function') throw new Error('no slot');
+        const req = http.request({ host: '127.0.0.1', port: p4, path: '/hello.git/info/refs?service=git-upload-pack', agent: false });
+        req.on('error', () => {});
+        req.end();
+        await until(() => limiter.queued === 1);
+        req.destroy();
+        await until(() => limiter.queued === 0);
+        held();
+        expect(limiter.active).to.equal(0);
+        expect(await waitNoBackends()).to.deep.equal([]);
+      });
+
+      it('clones through a limit of one, many at once', async () => {
+        const big = new BackendLimiter(1, 64);
+        const h = createGitHttpHandler({ ...options, limiter: big });
+        const s5 = http.createServer((req, res) => h.handle(req, res));
+        const p5 = await listen(s5);
+        try {
+          const rs = await Promise.all([0, 1, 2, 3, 4].map((i) => git(['clone', '-q', '--bare', `http://127.0.0.1:${p5}/hello.git`, path.join(tmp, `limited-${i}.git`)], tmp)));
+          for (const r of rs) expect(r.exitCode, r.all).to.equal(0);
+          expect(big.active).to.equal(0);
+        } finally {
+          s5.close();
+          for (let i = 0; i < 5; i++) await rm(path.join(tmp, `limited-${i}.git`), { recursive: true, force: true });
+        }
+      });
+    });
 
     it('still serves requests after all that', async () => {
       const r = await git(['ls-remote', url()]);

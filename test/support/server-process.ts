@@ -1,6 +1,7 @@
 // `morphux serve` as a separate process in its own process group, so a test can SIGKILL it (and
 // its VMs) at any moment and start it again on the same data dir and port. `built: true` runs
-// dist/cli/morphux.js (`npm run build`) instead of the source through tsx, as benchmarks do.
+// dist/cli/morphux.js (`npm run build`) instead of the source through tsx, as benchmarks do: run
+// as an executable, as `npm start` and `npx morphux` do, so its first line's memory settings apply.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -43,10 +44,10 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     if (this.opts.built && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build`);
-    const cli = this.opts.built ? [BUILT_CLI] : ['--import', 'tsx', CLI];
+    const [file, cli] = this.opts.built ? [BUILT_CLI, []] : [process.execPath, ['--import', 'tsx', CLI]];
     const logFile = this.opts.log ?? path.join(this.data, 'serve.log'); // for the error below when none is asked for
     const out = { file: logFile, append: true };
-    this.proc = execa(process.execPath, [...cli, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
+    this.proc = execa(file, [...cli, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
       cwd: ROOT, detached: true, reject: false, stdin: 'ignore', stdout: out, stderr: out,
     });
     const until = Date.now() + 60_000;
