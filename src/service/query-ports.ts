@@ -4,10 +4,10 @@
 // user reports, over all submissions), ties by name.
 import { MorphuxError } from '../domain/errors.js';
 import { checkTag, checkUserName } from '../domain/names.js';
-import { PORT_SORTS, type PortListItem, type PortSort } from '../store/port-catalog.js';
+import { PORT_SORTS, type PortPage, type PortSort } from '../store/port-catalog.js';
 import type { AppContext } from './app-context.js';
 
-export { PORT_SORTS, type PortListItem } from '../store/port-catalog.js';
+export { PORT_SORTS, type PortListItem, type PortPage } from '../store/port-catalog.js';
 
 export interface PortQuery {
   q?: string;
@@ -18,8 +18,9 @@ export interface PortQuery {
   sort?: string;
 }
 
-/** The matching packages' rows, in the asked order (PortCatalog.select). */
-export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQuery): Promise<ReadonlyArray<PortListItem>> {
+/** Rows offset … offset+limit-1 of the matching packages, in the asked order, as JSON text, and
+ *  how many match (PortCatalog.page). */
+export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQuery, offset: number, limit: number): Promise<PortPage> {
   const q = (query.q ?? '').trim().toLowerCase();
   if (q.length > 200) throw new MorphuxError('bad_request', 'q is at most 200 characters');
   const tag = query.tag ? checkTag(query.tag) : undefined;
@@ -30,7 +31,5 @@ export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQu
   if (query.stable !== undefined && query.stable !== '' && !['true', 'false'].includes(query.stable)) throw new MorphuxError('bad_request', 'stable must be true or false');
   const stable = query.stable === 'true' ? true : query.stable === 'false' ? false : undefined;
 
-  const filter = { q: q || undefined, tag, category, submitter, stable };
-  if (!filter.q && !tag && !category && !submitter && stable === undefined) return ctx.catalog.orderedItems(sort as PortSort);
-  return (await ctx.catalog.select(filter, sort as PortSort)).map((s) => s.item);
+  return ctx.catalog.page({ q: q || undefined, tag, category, submitter, stable }, sort as PortSort, offset, limit);
 }

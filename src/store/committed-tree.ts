@@ -2,7 +2,7 @@
 // are served from, so a change still being written (a group commit under way, a build's status
 // before its report) is never seen half-done. The working tree (Store, also a TreeReader) is for
 // writers, inside a transaction.
-import { GitObjectReader, parseTree } from './git-object-reader.js';
+import { GitObjectReader, parseTree, type TreeEntry } from './git-object-reader.js';
 
 /** Read access to a store tree: JSON documents and the names in a folder. */
 export interface TreeReader {
@@ -44,6 +44,45 @@ export class CommittedTree implements TreeReader {
       blobs.forEach((b, k) => { if (b?.type === 'blob') out.set(batch[k]!.name.slice(0, -5), JSON.parse(b.data.toString('utf8')) as T); });
     }
     return out;
+  }
+
+  /** A folder's entries with their object ids, [] when there is none; `at`: a commit, HEAD by default. */
+  async entries(rel: string, at = 'HEAD'): Promise<TreeEntry[]> {
+    const o = await this.objects.read(`${at}:${rel}`);
+    return o?.type === 'tree' ? parseTree(o.data) : [];
+  }
+
+  /**
+   * Calls each(entry, bytes) for every blob of a folder whose name passes `take`, in the folder's
+   * order, with at most `window` reads in flight: a whole folder is streamed through the caller
+   * rather than held, so what it keeps of each file is all that stays in memory.
+   */
+  async eachBlob(rel: string, take: (name: string) => boolean, each: (entry: TreeEntry, data: Buffer) => void, at = 'HEAD', window = 128): Promise<void> {
+    const files = (await this.entries(rel, at)).filter((e) => e.type === 'blob' && take(e.name));
+    let next = 0;
+    let active = 0;
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const pump = () => {
+        if (failed) return;
+        if (next >= files.length && active === 0) return resolve();
+        while (active < window && next < files.length) {
+          const e = files[next++]!;
+          active++;
+          this.objects.read(e.oid).then((b) => {
+            active--;
+            try {
+              if (b?.type === 'blob') each(e, b.data);
+            } catch (err) {
+              failed = true;
+              return reject(err);
+            }
+            pump();
+          }, (err: unknown) => { failed = true; reject(err); });
+        }
+      };
+      pump();
+    });
   }
 
   close(): void {

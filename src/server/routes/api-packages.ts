@@ -7,8 +7,9 @@ import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { readPortIndex } from '../../store/port-index.js';
 import { queryPorts } from '../../service/query-ports.js';
-import { paged } from '../paging.js';
+import { pagedJson, pageWindow } from '../paging.js';
 import { readSubmission } from '../../store/read-submission.js';
+import { SubmissionViews } from '../../store/submission-views.js';
 import { checkPkgid, storePaths } from '../../store/store-paths.js';
 import type { AppContext } from '../../service/app-context.js';
 import { repoExists } from '../../repos/create-repo.js';
@@ -24,10 +25,14 @@ export function parsePkgid(text: string): number {
 export function apiPackages(ctx: AppContext): Hono {
   const app = new Hono();
 
-  app.get('/ports', async (c) => c.json(paged(c, await queryPorts(ctx, {
-    q: c.req.query('q'), tag: c.req.query('tag'), category: c.req.query('category'),
-    submitter: c.req.query('submitter'), stable: c.req.query('stable'), sort: c.req.query('sort'),
-  }))));
+  app.get('/ports', async (c) => {
+    const { offset, limit } = pageWindow(c);
+    const page = await queryPorts(ctx, {
+      q: c.req.query('q'), tag: c.req.query('tag'), category: c.req.query('category'),
+      submitter: c.req.query('submitter'), stable: c.req.query('stable'), sort: c.req.query('sort'),
+    }, offset, limit);
+    return c.body(pagedJson(offset, limit, page.total, page.rows), 200, { 'Content-Type': 'application/json' });
+  });
 
   app.get('/ports/:name', async (c) => {
     const name = c.req.param('name');
@@ -53,7 +58,8 @@ export function apiPackages(ctx: AppContext): Hono {
     });
   });
 
-  app.get('/pkg/:pkgid', async (c) => c.json(await readSubmission(ctx.committed, parsePkgid(c.req.param('pkgid')))));
+  const views = new SubmissionViews(ctx.committed);
+  app.get('/pkg/:pkgid', async (c) => c.body(await views.json(parsePkgid(c.req.param('pkgid'))), 200, { 'Content-Type': 'application/json' }));
 
   app.get('/pkg/:pkgid/log', async (c) => {
     const pkgid = parsePkgid(c.req.param('pkgid'));

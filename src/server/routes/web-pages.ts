@@ -47,13 +47,13 @@ export function webPages(ctx: AppContext): Hono {
   const listing = async (c: Context, title: string, filter: { q?: string; tag?: string; category?: string }) => {
     const sort = c.req.query('sort') ?? 'name';
     const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
-    const items = await queryPorts(ctx, { ...filter, sort });
-    const shown = items.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
+    const found = await queryPorts(ctx, { ...filter, sort }, (pageNo - 1) * PAGE_SIZE, PAGE_SIZE);
+    const shown = found.rows.map((r) => JSON.parse(r) as PortListItem);
     return render(c, title, html`<h1>${title}</h1>
 <form method="get"><label for="sort">Sort by</label>
 <select id="sort" name="sort">${['name', 'updated', 'votes', 'failures'].map((s) => html`<option value="${s}"${s === sort ? ' selected' : ''}>${s}</option>`)}</select>
 ${filter.q ? html`<input type="hidden" name="q" value="${filter.q}">` : ''}<button type="submit" class="secondary">Sort</button></form>
-${portTable(shown)}${pager(c, items.length, pageNo)}`);
+${portTable(shown)}${pager(c, found.total, pageNo)}`);
   };
 
   app.get('/', async (c) => {
