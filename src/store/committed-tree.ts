@@ -85,8 +85,8 @@ export class CommittedTree implements TreeReader {
     });
   }
 
-  close(): void {
-    this.objects.close();
+  close(): Promise<void> {
+    return this.objects.close();
   }
 }
 

@@ -89,11 +89,15 @@ export class GitObjectReader {
     }
   }
 
-  close(): void {
+  /** Ends the cat-file; the promise settles once it has exited and been reaped (a worker thread
+   *  must wait for that before it ends, or the exited git stays a zombie of the process). */
+  close(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    p?.stdin?.end();
-    p?.kill();
+    if (!p) return Promise.resolve();
+    p.stdin?.end();
+    p.kill();
+    return p.then(() => undefined, () => undefined);
   }
 }
 

@@ -38,7 +38,7 @@ async function load({ gitDir }: LoadRequest): Promise<LoadResult> {
     }
     return out;
   } finally {
-    tree.close();
+    await tree.close(); // reaped here: the thread's end would leave it a zombie
   }
 }
 
