@@ -156,6 +156,12 @@ export class Store {
     }
   }
 
+  /** Runs fn with no change under way, in this process or another (fsck: the tree, the index and
+   *  HEAD are compared at one point; a group's git index update may follow its answer). */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
+  }
+
   /** Runs fn alone: in this process (mutex) and across processes (store-lock.ts). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(() => withStoreLock(this.stateDir, this.log, async () => {

@@ -181,7 +181,7 @@ describe('API: submit over HTTP and the meta actions', function () {
   });
 
   it('the tree, the indexes and git agree (fsck), and reindex changes nothing', async () => {
-    const report = await fsckStore(s.ctx.store);
+    const report = await s.ctx.store.locked(() => fsckStore(s.ctx.store));
     expect(report.problems).to.deep.equal([]);
     expect((await reindexStore(s.ctx.store)).changed).to.equal(false);
   });

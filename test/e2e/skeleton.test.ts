@@ -173,7 +173,7 @@ describe('walking skeleton: push → submission → VM build → store → HTTP'
     expect(JSON.parse(await readFile(path.join(clone, dir, 'meta/status.json'), 'utf8')).state).to.equal('good');
     const push = await git(clone, 'push', `${s.url}/store.git`, 'HEAD:refs/heads/evil');
     expect(push.code).to.not.equal(0);
-    const report = await fsckStore(s.ctx.store);
+    const report = await s.ctx.store.locked(() => fsckStore(s.ctx.store));
     expect(report.problems).to.deep.equal([]);
     expect(report.ok).to.equal(true);
     await rm(clone, { recursive: true, force: true });

@@ -147,7 +147,7 @@ describe('internal worker API: worker tokens, bounded retries of a worker that c
       await new Promise((res) => setTimeout(res, 4000));
       expect(pkgGets).to.equal(2);
       expect((await api(s.url, 'GET', `/api/v1/pkg/${pkgid}`)).json.status.builds.x86_64.attempts).to.equal(2);
-      expect((await fsckStore(s.ctx.store)).problems).to.deep.equal([]);
+      expect((await s.ctx.store.locked(() => fsckStore(s.ctx.store))).problems).to.deep.equal([]);
     } finally {
       await worker.close();
       await queue.close();

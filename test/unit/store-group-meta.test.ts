@@ -51,7 +51,7 @@ describe('grouped meta changes and the index', () => {
     expect(entry(b).votes).to.equal(5);
     expect(entry(c).failed_reports).to.equal(4);
     expect(ix.submissions.filter((e) => e.stable).map((e) => e.pkgid)).to.deep.equal([b]);
-    const report = await fsckStore(store);
+    const report = await store.locked(() => fsckStore(store));
     expect(report.problems, JSON.stringify(report.problems)).to.deep.equal([]);
   });
 });

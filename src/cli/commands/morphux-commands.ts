@@ -59,7 +59,7 @@ export async function repoCreate(name: string, opts: DataOpts & { maintainer: st
 export async function storeFsck(opts: DataOpts & { json?: boolean }): Promise<void> {
   const config = configFrom(opts);
   const ctx = await openContext(config, createLogger('warn'));
-  const report = await fsckStore(ctx.store);
+  const report = await ctx.store.locked(() => fsckStore(ctx.store)); // at one point, no change under way
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
     for (const p of report.problems) process.stdout.write(`${p.code}: ${p.path}: ${p.message}\n`);
