@@ -25,11 +25,14 @@ import { COMMITTER } from './store-git.js';
  * $1: the parent commit or empty; stdin: the fast-import stream; the paths for git's index in
  * .git/morphux-commit-{added,removed,all}. Prints "committed" once the branch has moved (from
  * then on the commit stands, whatever follows) or "unchanged" when the tree is the parent's.
- * `git add` fails when a path it is given has gone meanwhile (a pipelined group removed it):
- * then the index takes those paths from the commit instead (no stat data: `git status` hashes
- * them again once).
+ * `git add` fails when a path it is given has gone meanwhile (a pipelined group removed it) or
+ * when another git holds the index lock (an operator's `git status`): then the index takes those
+ * paths from the commit (`git reset`, no stat data: `git status` hashes them once), retried for
+ * half a second; if even that fails, a marker makes the next commit reset the whole index to HEAD
+ * first (the working tree is left alone).
  */
 const COMMIT_SCRIPT = `set -e
+if [ -e .git/morphux-index-behind ]; then git reset -q && rm -f .git/morphux-index-behind || true; fi
 git fast-import --quiet --done
 if [ -n "$1" ]; then
   set -- "$1" $(git rev-parse HEAD HEAD^{tree} "$1^{tree}")
@@ -40,9 +43,15 @@ if [ -n "$1" ]; then
   fi
 fi
 echo committed
-{ [ ! -s .git/morphux-commit-added ] || git add -A -f --pathspec-from-file=.git/morphux-commit-added --pathspec-file-nul; } &&
-{ [ ! -s .git/morphux-commit-removed ] || git rm -r -q --cached --ignore-unmatch --pathspec-from-file=.git/morphux-commit-removed --pathspec-file-nul; } ||
-git reset -q --pathspec-from-file=.git/morphux-commit-all --pathspec-file-nul`;
+if ! { { [ ! -s .git/morphux-commit-added ] || git add -A -f --pathspec-from-file=.git/morphux-commit-added --pathspec-file-nul; } &&
+       { [ ! -s .git/morphux-commit-removed ] || git rm -r -q --cached --ignore-unmatch --pathspec-from-file=.git/morphux-commit-removed --pathspec-file-nul; }; }; then
+  n=0
+  until git reset -q --pathspec-from-file=.git/morphux-commit-all --pathspec-file-nul; do
+    n=$((n + 1))
+    if [ $n -ge 10 ]; then : > .git/morphux-index-behind; break; fi
+    sleep 0.05
+  done
+fi`;
 
 /** The branch HEAD points at and its commit, read from git's ref files (no process to start). */
 export function readHead(root: string): { ref: string; commit: string | null } {
@@ -182,7 +191,7 @@ export async function commitPaths(root: string, paths: string[], message: string
   }
   const r = await proc;
   const said = String(r.stdout).trim();
-  if (said === 'committed') return true; // even when what follows the commit failed: the index heals at the next open()
+  if (said === 'committed') return true; // even when git's index could not follow: the next commit (or open()) puts it right
   if (r.exitCode === 0 && said === 'unchanged') return false;
   throw new MorphuxError('internal', `store commit failed: ${String(r.stderr).trim().slice(0, 500)}`);
 }

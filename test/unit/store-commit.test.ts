@@ -71,6 +71,20 @@ describe('store commit (fast-import)', () => {
     expect(await git(root, 'rev-parse', 'HEAD')).to.equal(head);
   });
 
+  it('commits while another git holds the index lock, and the next commit puts the index right', async () => {
+    await writeFile(path.join(root, 'a.json'), '1');
+    await commitPaths(root, ['a.json'], 'a', 'a <a@x>');
+    await writeFile(path.join(root, 'a.json'), '2');
+    await writeFile(path.join(root, '.git/index.lock'), ''); // an operator's `git status` at that moment
+    expect(await commitPaths(root, ['a.json'], 'a again', 'a <a@x>')).to.equal(true);
+    expect(await git(root, 'show', 'HEAD:a.json')).to.equal('2');
+    await rm(path.join(root, '.git/index.lock'));
+    expect(await git(root, '--no-optional-locks', 'status', '--porcelain')).to.not.equal(''); // the index is behind
+    await writeFile(path.join(root, 'b.json'), 'b');
+    expect(await commitPaths(root, ['b.json'], 'b', 'a <a@x>')).to.equal(true);
+    expect(await git(root, 'status', '--porcelain', '--untracked-files=all')).to.equal('');
+  });
+
   it('reads HEAD from a packed ref too', async () => {
     await writeFile(path.join(root, 'x'), 'x');
     await commitPaths(root, ['x'], 'x', 'a <a@x>');
