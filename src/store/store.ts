@@ -184,7 +184,11 @@ export class Store {
    * others are run again.
    */
   transact<T>(message: string, actor: string, fn: (tx: Tx) => Promise<T>, opts: TransactOptions = {}): Promise<T> {
-    if (!opts.group || this.groupMax <= 1) return this.exclusive(() => this.runGroup([{ message, actor, fn, resolve: () => {}, reject: () => {} }], true)) as Promise<T>;
+    if (!opts.group || this.groupMax <= 1) {
+      return new Promise<T>((resolve, reject) => {
+        this.exclusive(() => this.runAlone({ message, actor, fn, resolve: resolve as (v: unknown) => void, reject })).catch(reject);
+      });
+    }
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ message, actor, fn, resolve: resolve as (v: unknown) => void, reject });
       this.kick();
@@ -228,7 +232,7 @@ export class Store {
           else ran = await this.runChanges(ran.live, false, settle);
         }
         if (!ran) continue;
-        const commit = this.commitRan(ran, false);
+        const commit = this.commitRan(ran);
         if ([...ran.touched].every((p) => ran.captured.has(p))) inFlight = commit;
         else if (!(await commit)) await this.rollbackFor([]);
       }
@@ -237,16 +241,17 @@ export class Store {
     }
   }
 
-  /** One ungrouped change, alone: its own error is thrown. */
-  private async runGroup(group: Pending[], single: boolean): Promise<unknown> {
-    const ran = (await this.runChanges(group, single, async () => true))!;
+  /** One ungrouped change, alone under the lock: told as soon as its commit stands, the lock held
+   *  until git's index has followed (commitRan). */
+  private async runAlone(change: Pending): Promise<void> {
+    let ran: Ran | null;
     try {
-      await this.commitRan(ran, true);
+      ran = await this.runChanges([change], true, async () => true); // rolls back what it wrote when it throws
     } catch (e) {
-      await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
-      throw e;
+      change.reject(e);
+      return;
     }
-    return ran.results.get(ran.live[0]);
+    if (ran && !(await this.commitRan(ran))) await this.rollbackFor([]);
   }
 
   /** Back to the last commit; false (and the given changes told) when even that fails. */
@@ -316,14 +321,14 @@ export class Store {
   }
 
   /**
-   * Commits what the changes wrote as one commit, then tells them. Grouped, a failure is told to
-   * each change and false returned (the caller sends the tree back); single, it is thrown.
+   * Commits what the changes wrote as one commit and tells them as soon as the branch has moved;
+   * a failure is told to each change and false returned (the caller sends the tree back).
    */
-  private async commitRan(ran: Ran, single: boolean): Promise<boolean> {
+  private async commitRan(ran: Ran): Promise<boolean> {
     const t1 = performance.now();
     let told = false;
-    /** the commit stands: readers and the changes are told (grouped ones as soon as the branch has
-     *  moved, while git's index is still being updated; the next commit waits for that) */
+    /** the commit stands: readers and the changes are told as soon as the branch has moved, while
+     *  git's index is still being updated (the next commit, and Store.locked, wait for that) */
     const tell = () => {
       if (told) return;
       told = true;
@@ -332,11 +337,10 @@ export class Store {
       for (const c of ran.live) c.resolve(ran.results.get(c));
     };
     try {
-      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured, single ? undefined : tell);
+      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured, tell);
       this.log.debug({ changes: ran.live.length, paths: ran.touched.size, run_ms: Math.round(t1 - ran.t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
     } catch (e) {
       this.log.error({ err: e, changes: ran.live.length }, 'store commit failed; rolling back');
-      if (single) throw e;
       for (const c of ran.live) c.reject(e);
       return false;
     }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { git, pushUrl, queuedLine } from '../support/git-client.js';
 import { HOSTILE_MANIFESTS, HOSTILE_TREE_ENTRIES, manifestText, manyFiles, treeCommit, type TreeEntry } from '../support/hostile-trees.js';
+import { storeStatus } from '../support/refusals.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
 const PUSH_LIMIT = 2 * 1024 * 1024;
@@ -28,7 +29,7 @@ describe('hostile pushes: each refused with a reason, refs and store unchanged',
     return {
       refs: (await git(os.tmpdir(), 'ls-remote', `${s.url}/hello.git`)).out,
       head: (await execa('git', ['rev-parse', 'HEAD'], { cwd: store })).stdout,
-      dirty: (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store })).stdout,
+      dirty: await storeStatus(store),
       submissions: (await api(s.url, 'GET', '/api/v1/ports/hello')).json.submissions.length,
     };
   };

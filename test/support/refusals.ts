@@ -7,12 +7,24 @@ import path from 'node:path';
 
 export type Refusal = [what: string, call: () => Promise<{ status: number | null; json: any }>, status: number, code: string];
 
+/** `git status` of the store, once the server has brought git's index up to date after its last
+ *  commit (it answers a change first): up to 2 s while it differs, without taking git's index lock. */
+export async function storeStatus(store: string): Promise<string> {
+  let dirty = '';
+  for (let i = 0; i < 40; i++) {
+    dirty = (await execa('git', ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=all'], { cwd: store })).stdout;
+    if (dirty === '') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return dirty;
+}
+
 /** The store's HEAD and `git status`: what a refused request must leave as it was. */
 export async function storeSnapshot(data: string): Promise<{ head: string; dirty: string }> {
   const store = path.join(data, 'store');
   return {
     head: (await execa('git', ['rev-parse', 'HEAD'], { cwd: store })).stdout,
-    dirty: (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store })).stdout,
+    dirty: await storeStatus(store),
   };
 }
 

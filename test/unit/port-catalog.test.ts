@@ -218,6 +218,6 @@ describe('port catalog over a store', () => {
     expect([second.status.state, second.comments]).to.deep.equal(['good', 1]);
     const err = await views.json(43).catch((e: unknown) => e as { code?: string });
     expect((err as { code?: string }).code).to.equal('not_found');
-    expect((await execa('git', ['status', '--porcelain'], { cwd: store.root })).stdout).to.equal('');
+    expect(await store.locked(async () => (await execa('git', ['status', '--porcelain'], { cwd: store.root })).stdout)).to.equal('');
   });
 });

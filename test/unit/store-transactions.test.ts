@@ -21,7 +21,8 @@ describe('store transactions', () => {
     return s;
   };
   const commits = async () => Number((await execa('git', ['rev-list', '--count', 'HEAD'], { cwd: store.root })).stdout);
-  const status = async () => (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store.root })).stdout;
+  // a change is answered once its commit stands; git's index follows under the store lock
+  const status = () => store.locked(async () => (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store.root })).stdout);
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'store-tx-'));
@@ -78,6 +79,7 @@ describe('store transactions', () => {
     expect(Date.now() - t0, 'not the 15 s staleness').to.be.lessThan(5000);
     expect(existsSync(path.join(dir, 'tmp', 'sub-running'))).to.equal(true);
     await store.transact('after', 'alice', async (tx) => tx.write('after.txt', 'x'));
+    await store.locked(async () => {}); // the change is answered before git's index has followed under the lock
     expect(existsSync(`${lock}.owner`)).to.equal(false);
   });
 
@@ -98,7 +100,7 @@ describe('store transactions', () => {
 describe('store group commit', () => {
   let dir: string;
   let store: Store;
-  const git = async (...args: string[]) => (await execa('git', args, { cwd: store.root })).stdout;
+  const git = (...args: string[]) => store.locked(async () => (await execa('git', args, { cwd: store.root })).stdout);
   const commits = async () => Number(await git('rev-list', '--count', 'HEAD'));
 
   beforeEach(async () => {
