@@ -2,7 +2,7 @@
 // every path it touches recorded for the commit, the bytes of each whole-file write kept for it
 // (store-commit.ts takes them without reading the tree again), and the group's shared finishers.
 // Writes are synchronous and not fsynced (atomic-write.ts: the commit is the durability point).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteSync } from './atomic-write.js';
@@ -41,14 +41,8 @@ export interface TxState {
   /** folder → the highest n of its <n>.json files in the working tree (nextNumber's cache, which
    *  the store empties whenever the tree may have changed under it) */
   numbered: Map<string, number>;
-}
-
-function names(abs: string): string[] {
-  try {
-    return readdirSync(abs);
-  } catch {
-    return [];
-  }
+  /** names in a folder of the working tree, [] when there is none */
+  names(rel: string): string[];
 }
 
 /** The write handle of one change; every path it writes goes into `touched`, and the bytes of
@@ -101,7 +95,7 @@ export function openTx(st: TxState, touched: Set<string>, captured: Map<string, 
       let top = st.numbered.get(rel);
       if (top === undefined) {
         top = 0;
-        for (const f of names(st.abs(rel))) {
+        for (const f of st.names(rel)) {
           const m = /^(\d+)\.json$/.exec(f);
           if (m) top = Math.max(top, Number(m[1]));
         }

@@ -89,7 +89,7 @@ export class Store {
     this.root = opts.root;
     this.stateDir = opts.stateDir;
     this.tmpDir = opts.tmpDir;
-    this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered };
+    this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered, names: (rel) => this.names(rel) };
     this.log = opts.log;
     this.groupMax = opts.groupMax ?? 256;
   }
@@ -162,15 +162,19 @@ export class Store {
     return this.exclusive(fn);
   }
 
+  /** The branch's commit from git's ref files, null before the repository exists. */
+  private headNow(): string | null {
+    return existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
+  }
+
   /** Runs fn alone: in this process (mutex) and across processes (store-lock.ts). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(() => withStoreLock(this.stateDir, this.log, async () => {
-      const head = existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
-      if (head !== this.lastHead) this.numbered.clear(); // another process committed meanwhile
+      if (this.headNow() !== this.lastHead) this.numbered.clear(); // another process committed meanwhile
       try {
         return await fn();
       } finally {
-        this.lastHead = existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
+        this.lastHead = this.headNow();
       }
     }));
   }
