@@ -1,10 +1,10 @@
-// What a reader of the store could see that it must not: files written but not committed (git
-// status), temp files left by an interrupted atomic write, JSON that does not parse (half-written),
+// What a reader of the store could see that it must not: files written but not committed (against
+// HEAD), temp files left by an interrupted atomic write, JSON that does not parse (half-written),
 // and pkgid folders that are incomplete or misplaced. Walks the whole working tree (not .git).
-import { execa } from 'execa';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { portpkgDir, storePaths } from '../src/store/store-paths.js';
+import { uncommittedChanges } from '../src/store/store-recovery.js';
 
 export interface TreeProblem {
   kind: 'uncommitted' | 'temp_file' | 'bad_json' | 'incomplete' | 'misplaced';
@@ -33,9 +33,8 @@ async function walk(root: string, rel = ''): Promise<string[]> {
 
 export async function checkStoreTree(storeRoot: string): Promise<TreeReport> {
   const problems: TreeProblem[] = [];
-  const status = await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: storeRoot, reject: false });
-  for (const line of String(status.stdout).split('\n').filter(Boolean)) {
-    problems.push({ kind: 'uncommitted', path: line.slice(3), message: `git status ${line.slice(0, 2).trim()}` });
+  for (const line of (await uncommittedChanges(storeRoot)).split('\n').filter(Boolean)) {
+    problems.push({ kind: 'uncommitted', path: line.slice(3), message: `differs from HEAD (${line.slice(0, 2).trim()})` });
   }
   const files = await walk(storeRoot);
   const fileSet = new Set(files);

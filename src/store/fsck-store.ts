@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { deriveIndexes, listPortpkgDirs } from './derive-indexes.js';
 import { listIndexedPorts } from './port-index.js';
 import { storePaths } from './store-paths.js';
+import { uncommittedChanges } from './store-recovery.js';
 import type { Store } from './store.js';
 import type { SubmissionInfo } from './submission-types.js';
 
@@ -33,8 +34,7 @@ export async function fsckStore(store: Store): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
   const git = async (args: string[]) => execa('git', args, { cwd: store.root, reject: false });
 
-  const status = await git(['status', '--porcelain', '--untracked-files=all']);
-  for (const line of String(status.stdout).split('\n').filter(Boolean).slice(0, 50)) {
+  for (const line of (await uncommittedChanges(store.root)).split('\n').filter(Boolean).slice(0, 50)) {
     problems.push({ code: 'uncommitted', path: line.slice(3), message: `not committed (${line.slice(0, 2).trim()})` });
   }
   const gfsck = await git(['fsck', '--no-progress', '--connectivity-only']);

@@ -1,38 +1,31 @@
-// How a store change becomes a commit. The touched paths are read from the working tree and fed
-// to `git fast-import`, which writes every new object into one pack (three fsyncs; a commit of
-// fewer than 100 objects is written loose, as git's transfer.unpackLimit says) and moves the
-// branch; `git add` then brings git's index up to date for the same paths (the objects are
-// already there, so it writes none). `git add` alone would write and fsync one loose object per
-// new file: ~230 fsyncs for a 200-change group commit, each a journal commit of the filesystem
-// that every other file operation on it waits behind.
+// How a store change becomes a commit. The touched paths are read from the working tree (or taken
+// from memory, as the change wrote them) and fed to `git fast-import`, which writes every new
+// object into one pack (three fsyncs; a commit of fewer than 100 objects is written loose, as
+// git's transfer.unpackLimit says) and moves the branch. `git add` would write and fsync one loose
+// object per new file: ~230 fsyncs for a 200-change group commit, each a journal commit of the
+// filesystem that every other file operation on it waits behind. The store keeps no git index
+// (store-journal.ts): nothing here reads or writes one, so a commit's cost follows what it
+// changes, not how big the store is.
 //
-// Crash safety: the branch moves only at the end of fast-import. Killed before, the working tree
-// differs from the index and open() rolls it back; killed after, before `git add`, the index is
-// behind HEAD and the working tree already equals HEAD, so open()'s `git reset --hard` changes
-// nothing but the index. An interrupted pack is a tmp_pack file git never reads.
+// Crash safety: the branch moves only at the end of fast-import. Killed before, the paths the
+// journal names are put back to HEAD when the store is opened; killed after, they already equal
+// HEAD. An interrupted pack is a tmp_pack file git never reads.
 //
-// Both git processes run from one `sh`: Node forks its whole address space to start a process
+// The git processes run from one `sh`: Node forks its whole address space to start a process
 // (~20 ms for a 200 MB server, 2 ms for `sh`).
 import { execa } from 'execa';
 import { once } from 'node:events';
-import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { COMMITTER } from './store-git.js';
 
 /**
- * $1: the parent commit or empty; stdin: the fast-import stream; the paths for git's index in
- * .git/morphux-commit-{added,removed,all}. Prints "committed" once the branch has moved (from
- * then on the commit stands, whatever follows) or "unchanged" when the tree is the parent's.
- * `git add` fails when a path it is given has gone meanwhile (a pipelined group removed it) or
- * when another git holds the index lock (an operator's `git status`): then the index takes those
- * paths from the commit (`git reset`, no stat data: `git status` hashes them once), retried for
- * half a second; if even that fails, a marker makes the next commit reset the whole index to HEAD
- * first (the working tree is left alone).
+ * $1: the parent commit or empty; stdin: the fast-import stream. Prints "committed" once the
+ * branch has moved or "unchanged" when the tree is the parent's (the branch is put back).
  */
 const COMMIT_SCRIPT = `set -e
-if [ -e .git/morphux-index-behind ]; then git reset -q && rm -f .git/morphux-index-behind || true; fi
 git fast-import --quiet --done
 if [ -n "$1" ]; then
   set -- "$1" $(git rev-parse HEAD HEAD^{tree} "$1^{tree}")
@@ -42,16 +35,7 @@ if [ -n "$1" ]; then
     exit 0
   fi
 fi
-echo committed
-if ! { { [ ! -s .git/morphux-commit-added ] || git add -A -f --pathspec-from-file=.git/morphux-commit-added --pathspec-file-nul; } &&
-       { [ ! -s .git/morphux-commit-removed ] || git rm -r -q --cached --ignore-unmatch --pathspec-from-file=.git/morphux-commit-removed --pathspec-file-nul; }; }; then
-  n=0
-  until git reset -q --pathspec-from-file=.git/morphux-commit-all --pathspec-file-nul; do
-    n=$((n + 1))
-    if [ $n -ge 10 ]; then : > .git/morphux-index-behind; break; fi
-    sleep 0.05
-  done
-fi`;
+echo committed`;
 
 /** The branch HEAD points at and its commit, read from git's ref files (no process to start). */
 export function readHead(root: string): { ref: string; commit: string | null } {
@@ -69,15 +53,6 @@ export function readHead(root: string): { ref: string; commit: string | null } {
   } catch { /* none */ }
   const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
   return { ref, commit: line ? line.slice(0, line.indexOf(' ')) : null };
-}
-
-function existsNoFollow(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A path in fast-import's C-style quoting (any byte but these may appear as is). */
@@ -135,34 +110,15 @@ async function* folderCommands(root: string, rel: string): AsyncGenerator<Buffer
  * Commits the given paths (additions, changes and removals, files or whole folders) as they are
  * in the working tree, or as `captured` holds them (a file's bytes as written, null: removed);
  * false when that changed nothing. What is captured is not read again, so a caller may go on
- * changing the working tree while such paths are committed. `onCommitted` is called as soon as
- * the branch has moved, before git's index is updated.
+ * changing the working tree while such paths are committed.
  */
-export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map(), onCommitted?: () => void): Promise<boolean> {
+export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map()): Promise<boolean> {
   if (paths.length === 0) return false;
   const { ref, commit: parent } = readHead(root);
   const when = Math.floor(Date.now() / 1000);
   const msg = Buffer.from(message.endsWith('\n') ? message : `${message}\n`);
-  // the index is brought up to date with `git add` for what exists (-f: package trees may carry a
-  // .gitignore) and `git rm --cached` for what is gone (`git add` refuses a path that matches nothing)
-  const spec = (ps: string[]) => ps.map((p) => `:(literal)${p}`).join('\0');
-  const gone = new Set(paths.filter((p) => !existsNoFollow(path.join(root, p))));
-  writeFileSync(path.join(root, '.git', 'morphux-commit-added'), spec(paths.filter((p) => !gone.has(p))));
-  writeFileSync(path.join(root, '.git', 'morphux-commit-removed'), spec([...gone]));
-  writeFileSync(path.join(root, '.git', 'morphux-commit-all'), spec(paths));
   const proc = execa('sh', ['-c', COMMIT_SCRIPT, 'morphux-commit', parent ?? ''], {
     cwd: root, reject: false, stdin: 'pipe', env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0' },
-  });
-  // the commit stands once the branch has moved: whoever waits for it may be told before git's
-  // index is brought up to date (the next commit waits for the whole script)
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (onCommitted && /^committed$/m.test(out)) {
-      const tell = onCommitted;
-      onCommitted = undefined;
-      tell();
-    }
   });
   const stdin = proc.stdin!;
   let closed = false;
@@ -191,7 +147,7 @@ export async function commitPaths(root: string, paths: string[], message: string
   }
   const r = await proc;
   const said = String(r.stdout).trim();
-  if (said === 'committed') return true; // even when git's index could not follow: the next commit (or open()) puts it right
+  if (said === 'committed') return true;
   if (r.exitCode === 0 && said === 'unchanged') return false;
   throw new MorphuxError('internal', `store commit failed: ${String(r.stderr).trim().slice(0, 500)}`);
 }

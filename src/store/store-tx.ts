@@ -1,7 +1,9 @@
 // The write handle of one store change (Tx): what a change may do to the working tree, with
 // every path it touches recorded for the commit, the bytes of each whole-file write kept for it
 // (store-commit.ts takes them without reading the tree again), and the group's shared finishers.
-// Writes are synchronous and not fsynced (atomic-write.ts: the commit is the durability point).
+// Writes are synchronous and not fsynced (atomic-write.ts: the commit is the durability point);
+// each path is recorded in the store's journal before the working tree changes there
+// (store-journal.ts), so a crash's leftovers can be put back.
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +19,7 @@ export interface Tx {
   /** replaces the folder at rel by fromAbs at once (old one removed after) */
   replaceDir(fromAbs: string, rel: string): Promise<void>;
   remove(rel: string): Promise<void>;
-  /** marks a path as changed by other means (a copied file) */
+  /** announces a path about to be changed by other means (a copied file): call it before */
   touched(rel: string): void;
   /** the next free n for a <n>.json file in a folder (comments, reports), without listing it each time */
   nextNumber(rel: string): number;
@@ -43,15 +45,23 @@ export interface TxState {
   numbered: Map<string, number>;
   /** names in a folder of the working tree, [] when there is none */
   names(rel: string): string[];
+  /** records a path in the store's journal before it changes */
+  journal(rel: string): void;
 }
 
 /** The write handle of one change; every path it writes goes into `touched`, and the bytes of
  *  each file it writes whole into `captured` (null: removed). */
 export function openTx(st: TxState, touched: Set<string>, captured: Map<string, Buffer | null>, finishers: Map<string, Finisher>, onShare: () => void): Tx {
+  /** rel is about to change: journaled first (st.abs refuses a path out of the store) */
+  const touch = (rel: string) => {
+    st.abs(rel);
+    st.journal(rel);
+    touched.add(rel);
+  };
   // not fsynced, the commit is the durability point; synchronous, see atomic-write.ts
   const write = (rel: string, data: string | Buffer) => {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    touched.add(rel);
+    touch(rel);
     atomicWriteSync(st.abs(rel), bytes);
     captured.set(rel, bytes);
     const numbered = /^(.*)\/(\d+)\.json$/.exec(rel);
@@ -69,14 +79,14 @@ export function openTx(st: TxState, touched: Set<string>, captured: Map<string, 
     writeJson: async (rel, value) => write(rel, JSON.stringify(value, null, 2) + '\n'),
     placeDir: async (from, rel) => {
       uncapture(rel);
-      touched.add(rel);
+      touch(rel);
       const to = st.abs(rel);
       await mkdir(path.dirname(to), { recursive: true });
       await rename(from, to); // fails if `to` exists and is not empty: immutability
     },
     replaceDir: async (from, rel) => {
       uncapture(rel);
-      touched.add(rel);
+      touch(rel);
       const to = st.abs(rel);
       await mkdir(path.dirname(to), { recursive: true });
       const old = path.join(st.tmpDir, `old-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
@@ -86,11 +96,11 @@ export function openTx(st: TxState, touched: Set<string>, captured: Map<string, 
     },
     remove: async (rel) => {
       uncapture(rel);
-      touched.add(rel);
+      touch(rel);
       await rm(st.abs(rel), { recursive: true, force: true });
       captured.set(rel, null);
     },
-    touched: (rel) => { uncapture(rel); touched.add(rel); },
+    touched: (rel) => { uncapture(rel); touch(rel); },
     nextNumber: (rel) => {
       let top = st.numbered.get(rel);
       if (top === undefined) {

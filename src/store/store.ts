@@ -1,20 +1,23 @@
 // The store: the metadata tree at DATA/store, itself a git repository. Every change runs as one
-// transaction: files are written atomically (whole folders renamed into place), then staged and
-// committed together. Transactions are serialised in-process and across processes (a lock file),
-// so `morphux` operator commands and the server can both write. After a crash, open() rolls back
-// whatever was written but not committed: that work was never acknowledged.
+// transaction: each path is journaled, files are written atomically (whole folders renamed into
+// place), then committed together. Transactions are serialised in-process and across processes
+// (a lock file), so `morphux` operator commands and the server can both write. After a crash,
+// open() puts the journaled paths back as the last commit has them: what was written but not
+// committed was never acknowledged.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
 import { atomicWrite, readJsonFileSync } from './atomic-write.js';
+import { AsyncMutex } from './async-mutex.js';
+import { commitPaths, readHead, repackStore } from './store-commit.js';
+import { authorOf, initStoreRepo, storeGit } from './store-git.js';
+import { withStoreLock } from './store-lock.js';
+import { StoreJournal } from './store-journal.js';
+import { rollBackToHead, sweepTmp } from './store-recovery.js';
 import { openTx, type Finisher, type Tx, type TxState } from './store-tx.js';
 
 export type { Tx } from './store-tx.js';
-import { AsyncMutex } from './async-mutex.js';
-import { withStoreLock } from './store-lock.js';
-import { commitPaths, readHead, repackStore } from './store-commit.js';
-import { authorOf, initStoreRepo, storeGit } from './store-git.js';
 
 export interface StoreOptions {
   /** DATA/store */
@@ -84,12 +87,16 @@ export class Store {
   private readonly txState: TxState;
   private commitsSinceRepack = 0;
   private repacking: Promise<void> | null = null;
+  private readonly journal: StoreJournal;
+  /** a rollback failed: the working tree may differ from HEAD until one succeeds */
+  private unclean = false;
 
   constructor(opts: StoreOptions) {
     this.root = opts.root;
     this.stateDir = opts.stateDir;
     this.tmpDir = opts.tmpDir;
-    this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered, names: (rel) => this.names(rel) };
+    this.journal = new StoreJournal(opts.root);
+    this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered, names: (rel) => this.names(rel), journal: (rel) => this.journal.record(rel) };
     this.log = opts.log;
     this.groupMax = opts.groupMax ?? 256;
   }
@@ -116,48 +123,26 @@ export class Store {
       if (fresh) {
         await atomicWrite(path.join(this.root, 'README.md'), STORE_README);
         await commitPaths(this.root, ['README.md'], 'store: initialise', authorOf('morphux'));
-        return;
       }
-      await this.rollback();
-      const dayAgo = Date.now() - 24 * 3600_000;
-      for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
-        const p = path.join(this.tmpDir, name);
-        const old = (await stat(p).catch(() => null))?.mtimeMs ?? Infinity;
-        if (opts.sweepTmp || old < dayAgo) await rm(p, { recursive: true, force: true });
-      }
+      await this.rollback({ checkTree: true });
+      // a store from before the journal had git's index kept in step; it is no longer (and a
+      // stale one would only mislead a `git status`)
+      await rm(path.join(this.root, '.git', 'index'), { force: true });
+      await sweepTmp(this.tmpDir, opts.sweepTmp ?? false);
     });
   }
 
-  private async rollback(): Promise<void> {
-    // git's own lock files, left by a git process killed mid-change (git add, write-tree, update-ref);
-    // we hold the store lock and none of our git processes runs, so any of them is stale
-    for (const rel of ['index.lock', 'HEAD.lock', 'packed-refs.lock', 'refs/heads/main.lock']) {
-      const lock = path.join(this.root, '.git', rel);
-      if (existsSync(lock)) {
-        this.log.warn({ lock }, 'removing a stale git lock left by a crash');
-        await rm(lock, { force: true });
-      }
-    }
-    // packs fast-import or repack was writing when killed (git never reads these); only old ones:
-    // the server's background repack runs outside the store lock
-    const packs = path.join(this.root, '.git', 'objects', 'pack');
-    const hourAgo = Date.now() - 3600_000;
-    for (const f of await readdir(packs).catch(() => [] as string[])) {
-      if (f.startsWith('tmp_') && ((await stat(path.join(packs, f)).catch(() => null))?.mtimeMs ?? Infinity) < hourAgo) {
-        await rm(path.join(packs, f), { force: true });
-      }
-    }
+  /** Back to the last commit: the journaled paths put back (store-recovery.ts). */
+  private async rollback(opts: { checkTree?: boolean } = {}): Promise<void> {
     this.numbered.clear();
-    const dirty = await storeGit(this.root, ['status', '--porcelain', '--untracked-files=all']);
-    if (dirty.trim() !== '') {
-      this.log.warn({ changes: dirty.split('\n').length }, 'rolling back store changes that were never committed');
-      await storeGit(this.root, ['reset', '-q', '--hard', 'HEAD']);
-      await storeGit(this.root, ['clean', '-q', '-fdx']);
-    }
+    this.unclean = true;
+    await rollBackToHead(this.root, this.log, opts);
+    this.journal.forget();
+    this.unclean = false;
   }
 
-  /** Runs fn with no change under way, in this process or another (fsck: the tree, the index and
-   *  HEAD are compared at one point; a group's git index update may follow its answer). */
+  /** Runs fn with no change under way, in this process or another (fsck: the tree and HEAD are
+   *  compared at one point). */
   locked<T>(fn: () => Promise<T>): Promise<T> {
     return this.exclusive(fn);
   }
@@ -167,13 +152,23 @@ export class Store {
     return existsSync(path.join(this.root, '.git', 'HEAD')) ? readHead(this.root).commit : null;
   }
 
-  /** Runs fn alone: in this process (mutex) and across processes (store-lock.ts). */
+  /**
+   * Runs fn alone: in this process (mutex) and across processes (store-lock.ts). Every change of
+   * the section has been committed or rolled back when fn ends, so the journal is emptied then,
+   * unless a rollback failed or fn threw: then it stays for the next section (which rolls back
+   * first) or open().
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(() => withStoreLock(this.stateDir, this.log, async () => {
       if (this.headNow() !== this.lastHead) this.numbered.clear(); // another process committed meanwhile
+      if (this.unclean) await this.rollback();
       try {
         return await fn();
+      } catch (e) {
+        this.unclean = true; // whatever it wrote may not have been put back
+        throw e;
       } finally {
+        if (!this.unclean) this.journal.clear();
         this.lastHead = this.headNow();
       }
     }));
@@ -245,8 +240,7 @@ export class Store {
     }
   }
 
-  /** One ungrouped change, alone under the lock: told as soon as its commit stands, the lock held
-   *  until git's index has followed (commitRan). */
+  /** One ungrouped change, alone under the lock, told once its commit stands (commitRan). */
   private async runAlone(change: Pending): Promise<void> {
     let ran: Ran | null;
     try {
@@ -325,30 +319,22 @@ export class Store {
   }
 
   /**
-   * Commits what the changes wrote as one commit and tells them as soon as the branch has moved;
-   * a failure is told to each change and false returned (the caller sends the tree back).
+   * Commits what the changes wrote as one commit and tells them once the branch has moved; a
+   * failure is told to each change and false returned (the caller sends the tree back).
    */
   private async commitRan(ran: Ran): Promise<boolean> {
     const t1 = performance.now();
-    let told = false;
-    /** the commit stands: readers and the changes are told as soon as the branch has moved, while
-     *  git's index is still being updated (the next commit, and Store.locked, wait for that) */
-    const tell = () => {
-      if (told) return;
-      told = true;
-      this.maintain();
-      for (const l of this.commitListeners) l([...ran.touched]);
-      for (const c of ran.live) c.resolve(ran.results.get(c));
-    };
     try {
-      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured, tell);
+      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured);
       this.log.debug({ changes: ran.live.length, paths: ran.touched.size, run_ms: Math.round(t1 - ran.t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
     } catch (e) {
       this.log.error({ err: e, changes: ran.live.length }, 'store commit failed; rolling back');
       for (const c of ran.live) c.reject(e);
       return false;
     }
-    tell();
+    this.maintain();
+    for (const l of this.commitListeners) l([...ran.touched]);
+    for (const c of ran.live) c.resolve(ran.results.get(c));
     return true;
   }
 

@@ -40,8 +40,8 @@ export async function updateStatus(store: Store, pkgid: number, c: StatusChange)
     if (c.binaries) {
       const dir = storePaths.binaries(pkgid, c.binaries.arch);
       await mkdir(tx.abs(dir), { recursive: true });
-      await copyFile(c.binaries.archive, tx.abs(path.posix.join(dir, 'files.tar.gz')));
       tx.touched(path.posix.join(dir, 'files.tar.gz'));
+      await copyFile(c.binaries.archive, tx.abs(path.posix.join(dir, 'files.tar.gz')));
       await tx.writeJson(path.posix.join(dir, 'manifest.json'), c.binaries.manifest);
     }
     await updatePortIndex(tx, info.name, (ix) => {

@@ -4,15 +4,16 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import path from 'node:path';
+import { uncommittedChanges } from '../../src/store/store-recovery.js';
 
 export type Refusal = [what: string, call: () => Promise<{ status: number | null; json: any }>, status: number, code: string];
 
-/** `git status` of the store, once the server has brought git's index up to date after its last
- *  commit (it answers a change first): up to 2 s while it differs, without taking git's index lock. */
+/** What differs between the store's working tree and its HEAD ('' when nothing), looked at again
+ *  for up to 2 s while something does (a change of another request being committed). */
 export async function storeStatus(store: string): Promise<string> {
   let dirty = '';
   for (let i = 0; i < 40; i++) {
-    dirty = (await execa('git', ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=all'], { cwd: store })).stdout;
+    dirty = await uncommittedChanges(store);
     if (dirty === '') break;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -17,6 +17,7 @@ import { PortSearch } from '../../src/store/port-search.js';
 import { PortTable, type PortFilter } from '../../src/store/port-table.js';
 import { storePaths } from '../../src/store/store-paths.js';
 import { Store } from '../../src/store/store.js';
+import { uncommittedChanges } from '../../src/store/store-recovery.js';
 import { SubmissionViews } from '../../src/store/submission-views.js';
 
 /** A small deterministic random source, so a failure can be replayed. */
@@ -218,6 +219,6 @@ describe('port catalog over a store', () => {
     expect([second.status.state, second.comments]).to.deep.equal(['good', 1]);
     const err = await views.json(43).catch((e: unknown) => e as { code?: string });
     expect((err as { code?: string }).code).to.equal('not_found');
-    expect(await store.locked(async () => (await execa('git', ['status', '--porcelain'], { cwd: store.root })).stdout)).to.equal('');
+    expect(await store.locked(() => uncommittedChanges(store.root))).to.equal('');
   });
 });

@@ -11,6 +11,8 @@ import { silentLogger } from '../../src/config/logger.js';
 import { allocatePkgid } from '../../src/store/allocate-pkgid.js';
 import { CommittedTree } from '../../src/store/committed-tree.js';
 import { Store } from '../../src/store/store.js';
+import { uncommittedChanges } from '../../src/store/store-recovery.js';
+import { journalFile } from '../../src/store/store-journal.js';
 
 describe('store transactions', () => {
   let dir: string;
@@ -21,8 +23,8 @@ describe('store transactions', () => {
     return s;
   };
   const commits = async () => Number((await execa('git', ['rev-list', '--count', 'HEAD'], { cwd: store.root })).stdout);
-  // a change is answered once its commit stands; git's index follows under the store lock
-  const status = () => store.locked(async () => (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: store.root })).stdout);
+  /** what differs between the working tree and HEAD, with no change under way */
+  const status = () => store.locked(() => uncommittedChanges(store.root));
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'store-tx-'));
@@ -51,20 +53,61 @@ describe('store transactions', () => {
     expect(await status()).to.equal('');
   });
 
-  it('rolls back, on open, what a crash left written but not committed', async () => {
-    await store.transact('keep', 'alice', async (tx) => tx.write('keep.txt', 'kept'));
-    // what a SIGKILL between the writes and the commit leaves: new files, a changed file, a lock
-    await mkdir(path.join(store.root, 'port/portpkgs/01/00'), { recursive: true });
-    await writeFile(path.join(store.root, 'port/portpkgs/01/00/half.json'), '{"half":');
-    await writeFile(path.join(store.root, 'keep.txt'), 'changed');
-    await writeFile(path.join(store.root, '.git/index.lock'), '');
-    await writeFile(path.join(store.root, '.git/HEAD.lock'), ''); // update-ref killed mid-way
+  it('rolls back, on open, what a process killed in a change left written but not committed', async () => {
+    await store.transact('keep', 'alice', async (tx) => { await tx.write('keep.txt', 'kept'); await tx.write('gone.txt', 'still here'); });
+    const head = await store.head();
+    const child = execa(process.execPath, ['--import', 'tsx', path.resolve('test/support/crash-in-change.ts'), dir], { reject: false });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('written')) resolve(); });
+      void child.then((r) => reject(new Error(`the child ended before writing: ${r.stderr}`)));
+    });
+    child.kill('SIGKILL');
+    await child;
+    // what it left: the changes in the working tree, the journal naming them, git locks of a
+    // killed update-ref
+    expect(await readFile(path.join(store.root, 'keep.txt'), 'utf8')).to.equal('changed');
+    expect(existsSync(path.join(store.root, 'port/portpkgs/01/00/00000001/meta/half.json'))).to.equal(true);
+    expect(existsSync(journalFile(store.root))).to.equal(true);
+    await writeFile(path.join(store.root, '.git/HEAD.lock'), '');
     await writeFile(path.join(store.root, '.git/refs/heads/main.lock'), '');
     store = await open();
+    expect(await store.head()).to.equal(head);
     expect(await status()).to.equal('');
     expect(await readFile(path.join(store.root, 'keep.txt'), 'utf8')).to.equal('kept');
-    expect(existsSync(path.join(store.root, 'port/portpkgs/01/00/half.json'))).to.equal(false);
+    expect(await readFile(path.join(store.root, 'gone.txt'), 'utf8')).to.equal('still here');
+    expect(existsSync(path.join(store.root, 'port'))).to.equal(false);
+    expect(existsSync(path.join(store.root, 'odd'))).to.equal(false);
+    expect(existsSync(journalFile(store.root))).to.equal(false);
     await store.transact('after', 'alice', async (tx) => tx.write('after.txt', 'x')); // the branch can move again
+    expect(existsSync(path.join(store.root, '.git/index')), 'the store keeps no git index').to.equal(false);
+  });
+
+  it('ignores a journal entry cut short by a crash (its change never started)', async () => {
+    await store.transact('keep', 'alice', async (tx) => tx.write('keep.txt', 'kept'));
+    await writeFile(path.join(store.root, 'stray.txt'), 'x'); // not journaled: left alone
+    await writeFile(journalFile(store.root), 'keep.txt\0kee');
+    await writeFile(path.join(store.root, 'keep.txt'), 'changed');
+    store = await open();
+    expect(await readFile(path.join(store.root, 'keep.txt'), 'utf8')).to.equal('kept');
+    expect(await status()).to.equal('?? stray.txt');
+  });
+
+  it('compares the whole tree with HEAD once after the machine restarted (a power cut: files not on disk)', async () => {
+    await store.transact('keep', 'alice', async (tx) => { await tx.write('a/keep.json', '{"v":2}'); await tx.write('b/other.json', '{}'); });
+    // what a power cut can leave: a committed file that never reached the disk (old bytes, empty,
+    // or gone), with an empty journal; the machine's boot id has changed since
+    await writeFile(path.join(store.root, 'a/keep.json'), '');
+    await rm(path.join(store.root, 'b/other.json'));
+    await writeFile(path.join(store.root, 'stray.json'), '{}');
+    const unchanged = await open(); // same boot: only the (empty) journal is looked at
+    expect(await unchanged.locked(() => uncommittedChanges(store.root))).to.not.equal('');
+    await writeFile(path.join(store.root, '.git/morphux-boot-id'), 'another boot\n');
+    store = await open();
+    expect(await status()).to.equal('');
+    expect(await readFile(path.join(store.root, 'a/keep.json'), 'utf8')).to.equal('{"v":2}');
+    expect(existsSync(path.join(store.root, 'b/other.json'))).to.equal(true);
+    expect(existsSync(path.join(store.root, 'stray.json'))).to.equal(false);
+    expect(await readFile(path.join(store.root, '.git/morphux-boot-id'), 'utf8')).to.equal(`${(await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()}\n`);
   });
 
   it('breaks at once the lock of a process that is gone, and leaves a running change\'s work in DATA/tmp', async () => {
@@ -79,7 +122,7 @@ describe('store transactions', () => {
     expect(Date.now() - t0, 'not the 15 s staleness').to.be.lessThan(5000);
     expect(existsSync(path.join(dir, 'tmp', 'sub-running'))).to.equal(true);
     await store.transact('after', 'alice', async (tx) => tx.write('after.txt', 'x'));
-    await store.locked(async () => {}); // the change is answered before git's index has followed under the lock
+    await store.locked(async () => {}); // the lock is released once the change's section has ended
     expect(existsSync(`${lock}.owner`)).to.equal(false);
   });
 
@@ -121,7 +164,7 @@ describe('store group commit', () => {
     for (let i = 0; i < 60; i++) expect(log).to.match(new RegExp(`note ${i}\\b`));
     expect(log).to.contain('morphux');
     expect((await git('ls-tree', '-r', '--name-only', 'HEAD', 'notes')).split('\n')).to.have.length(60);
-    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+    expect(await store.locked(() => uncommittedChanges(store.root))).to.equal('');
   });
 
   it('drops a change that fails after writing, and keeps the others of its group', async () => {
@@ -139,7 +182,7 @@ describe('store group commit', () => {
     expect(files).to.have.length(9).and.not.include('c/5.txt');
     expect(existsSync(path.join(store.root, 'c/5.txt'))).to.equal(false);
     expect(await git('show', 'HEAD:shared.txt')).to.match(/^last \d$/).and.not.equal('last 5');
-    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+    expect(await store.locked(() => uncommittedChanges(store.root))).to.equal('');
     expect(runs.get(5)).to.equal(1);
   });
 
@@ -162,7 +205,7 @@ describe('store group commit', () => {
     const files = new Set((await git('ls-tree', '-r', '--name-only', 'HEAD', 'p')).split('\n'));
     for (let i = 0; i < 300; i++) expect(files.has(`p/${i % 10}/${i}.json`), `change ${i}`).to.equal(!fails(i));
     expect(JSON.parse(await git('show', 'HEAD:p/count.json'))).to.deep.equal({ n: kept.length });
-    expect(await git('status', '--porcelain', '--untracked-files=all')).to.equal('');
+    expect(await store.locked(() => uncommittedChanges(store.root))).to.equal('');
     expect((await commits()) - n).to.be.at.least(300 / 16).and.below(300);
   });
 
