@@ -20,7 +20,8 @@ export interface TreeReport {
   pkgids: number[];
 }
 
-async function walk(root: string, rel = ''): Promise<string[]> {
+/** Every file of the store's working tree (not .git), relative to its root. */
+export async function walk(root: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${e.name}` : e.name;

@@ -5,26 +5,16 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { generateStore, pkgName } from '../../bench/support/generated-store.js';
+import { walk } from '../../reliability/check-store-tree.js';
 import { silentLogger } from '../../src/config/logger.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
 import { storePaths } from '../../src/store/store-paths.js';
 import { Store } from '../../src/store/store.js';
 import { inspectPortpkg } from '../../src/store/unpack-portpkg.js';
-
-async function filesUnder(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (p === '.git') continue;
-    if (e.isDirectory()) out.push(...(await filesUnder(root, p)));
-    else out.push(p);
-  }
-  return out;
-}
 
 describe('generated bench store', () => {
   let data: string;
@@ -45,7 +35,7 @@ describe('generated bench store', () => {
     expect(await git('symbolic-ref', 'HEAD')).to.equal('refs/heads/main');
     expect(await git('log', '--format=%an <%ae>|%cn <%ce>')).to.equal('bench <b@b>|bench <b@b>');
     const committed = (await git('ls-tree', '-r', '--name-only', '-z', 'HEAD')).split('\0').filter(Boolean).sort();
-    expect(committed).to.deep.equal((await filesUnder(root)).sort());
+    expect(committed).to.deep.equal((await walk(root)).sort());
     const index = path.join(data, 'scratch-index');
     const env = { GIT_INDEX_FILE: index };
     await execa('git', ['read-tree', 'HEAD'], { cwd: root, env });
