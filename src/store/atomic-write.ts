@@ -21,6 +21,13 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** The temp file an atomic write of `file` goes through before its rename. */
+const tempFor = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+
+/** Whether `name` is the temp file of an atomic write of `base` in the same folder (what a write
+ *  killed before its rename leaves). */
+export const isTempOf = (name: string, base: string) => name.startsWith(`.${base}.`) && /^\.[^/]*\.[0-9a-f]{12}\.tmp$/.test(name) && name.length === base.length + 18;
+
 export interface WriteOptions {
   mode?: number;
   /** fsync the file before the rename and the folder after it (default true) */
@@ -30,7 +37,7 @@ export interface WriteOptions {
 export async function atomicWrite(file: string, data: string | Buffer, opts: WriteOptions | number = {}): Promise<void> {
   const { mode = 0o644, durable = true } = typeof opts === 'number' ? { mode: opts } : opts;
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempFor(file);
   let fh;
   try {
     fh = await open(tmp, 'wx', mode);
@@ -60,7 +67,7 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Wri
 /** atomicWrite without the fsyncs (durable: false), synchronous: for a store transaction. */
 export function atomicWriteSync(file: string, data: string | Buffer, mode = 0o644): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempFor(file);
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', mode);

@@ -9,7 +9,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
 import { MorphuxError } from '../domain/errors.js';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite, isTempOf } from './atomic-write.js';
 import { readHead } from './store-commit.js';
 import { COMMITTER } from './store-git.js';
 import { journalFile, readJournal } from './store-journal.js';
@@ -58,6 +58,11 @@ export async function restoreFromHead(root: string, rels: string[]): Promise<voi
     const abs = path.resolve(root, rel);
     if (!abs.startsWith(root + path.sep) || abs.startsWith(path.join(root, '.git') + path.sep) || rel === '.git') continue;
     await rm(abs, { recursive: true, force: true });
+    // and the temp file of an atomic write of it killed before its rename
+    const base = path.basename(abs);
+    for (const name of await readdir(path.dirname(abs)).catch(() => [] as string[])) {
+      if (isTempOf(name, base)) await rm(path.join(path.dirname(abs), name), { force: true });
+    }
     pruneEmptyParents(root, rel);
   }
   if (!readHead(root).commit) return; // nothing committed yet: nothing to put back
