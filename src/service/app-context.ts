@@ -75,6 +75,7 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
       await publisher.close();
       await queue.close();
       committed.close();
+      await store.close();
     },
   };
   if (opts.runner) {

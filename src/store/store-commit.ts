@@ -8,35 +8,17 @@
 // (store-journal.ts): nothing here reads or writes one, so a commit's cost follows what it
 // changes, not how big the store is.
 //
-// Crash safety: the branch moves only at the end of fast-import. Killed before, the paths the
+// Crash safety: the branch moves only at fast-import's checkpoint. Killed before, the paths the
 // journal names are put back to HEAD when the store is opened; killed after, they already equal
-// HEAD. An interrupted pack is a tmp_pack file git never reads.
-//
-// The git processes run from one `sh`: Node forks its whole address space to start a process
-// (~20 ms for a 200 MB server, 2 ms for `sh`).
+// HEAD. An interrupted pack is a tmp_pack file git never reads. The process itself, and why it
+// stays between commits, is fast-importer.ts.
 import { execa } from 'execa';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
+import { FastImporter } from './fast-importer.js';
 import { COMMITTER } from './store-git.js';
-
-/**
- * $1: the parent commit or empty; stdin: the fast-import stream. Prints "committed" once the
- * branch has moved or "unchanged" when the tree is the parent's (the branch is put back).
- */
-const COMMIT_SCRIPT = `set -e
-git -c fastimport.unpackLimit=1 fast-import --quiet --done
-if [ -n "$1" ]; then
-  set -- "$1" $(git rev-parse HEAD HEAD^{tree} "$1^{tree}")
-  if [ "$3" = "$4" ]; then
-    git update-ref HEAD "$1" "$2"
-    echo unchanged
-    exit 0
-  fi
-fi
-echo committed`;
 
 /** The branch HEAD points at and its commit, read from git's ref files (no process to start). */
 export function readHead(root: string): { ref: string; commit: string | null } {
@@ -111,46 +93,31 @@ async function* folderCommands(root: string, rel: string): AsyncGenerator<Buffer
  * Commits the given paths (additions, changes and removals, files or whole folders) as they are
  * in the working tree, or as `captured` holds them (a file's bytes as written, null: removed);
  * false when that changed nothing. What is captured is not read again, so a caller may go on
- * changing the working tree while such paths are committed.
+ * changing the working tree while such paths are committed. Through the store's long-running
+ * importer when given (fast-importer.ts), else one started for this commit.
  */
-export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map()): Promise<boolean> {
+export async function commitPaths(root: string, paths: string[], message: string, author: string, captured: ReadonlyMap<string, Buffer | null> = new Map(), importer?: FastImporter): Promise<boolean> {
   if (paths.length === 0) return false;
-  const { ref, commit: parent } = readHead(root);
-  const when = Math.floor(Date.now() / 1000);
-  const msg = Buffer.from(message.endsWith('\n') ? message : `${message}\n`);
-  const proc = execa('sh', ['-c', COMMIT_SCRIPT, 'morphux-commit', parent ?? ''], {
-    cwd: root, reject: false, stdin: 'pipe', env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0' },
-  });
-  const stdin = proc.stdin!;
-  let closed = false;
-  stdin.on('error', () => { /* the process ended early: its exit code and stderr tell why */ });
-  stdin.on('close', () => { closed = true; });
-  const send = async (chunk: string | Buffer) => {
-    if (closed) return;
-    if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), once(stdin, 'close')]);
-  };
+  const own = importer ?? new FastImporter(root);
   try {
-    await send(`commit ${ref}\nauthor ${ident(author, when)}\ncommitter ${ident(`${COMMITTER.GIT_COMMITTER_NAME} <${COMMITTER.GIT_COMMITTER_EMAIL}>`, when)}\ndata ${msg.length}\n`);
-    await send(msg);
-    await send(parent ? `from ${parent}\n` : '');
-    for (const rel of paths) {
-      const bytes = captured.get(rel);
-      if (bytes === null) await send(`D ${quote(rel)}\n`);
-      else if (bytes) for (const chunk of [`M 100644 inline ${quote(rel)}\ndata ${bytes.length}\n`, bytes, '\n']) await send(chunk);
-      else for await (const chunk of fileCommands(root, rel)) await send(chunk);
-    }
-    await send('\ndone\n');
-    stdin.end();
-  } catch (e) {
-    proc.kill('SIGKILL');
-    await proc;
-    throw e;
+    const { ref, commit: parent } = readHead(root);
+    const when = Math.floor(Date.now() / 1000);
+    const msg = Buffer.from(message.endsWith('\n') ? message : `${message}\n`);
+    const header = Buffer.concat([
+      Buffer.from(`author ${ident(author, when)}\ncommitter ${ident(`${COMMITTER.GIT_COMMITTER_NAME} <${COMMITTER.GIT_COMMITTER_EMAIL}>`, when)}\ndata ${msg.length}\n`),
+      msg,
+    ]);
+    return await own.commit(ref, parent, header, async (send) => {
+      for (const rel of paths) {
+        const bytes = captured.get(rel);
+        if (bytes === null) await send(`D ${quote(rel)}\n`);
+        else if (bytes) for (const chunk of [`M 100644 inline ${quote(rel)}\ndata ${bytes.length}\n`, bytes, '\n']) await send(chunk);
+        else for await (const chunk of fileCommands(root, rel)) await send(chunk);
+      }
+    });
+  } finally {
+    if (!importer) await own.close();
   }
-  const r = await proc;
-  const said = String(r.stdout).trim();
-  if (said === 'committed') return true;
-  if (r.exitCode === 0 && said === 'unchanged') return false;
-  throw new MorphuxError('internal', `store commit failed: ${String(r.stderr).trim().slice(0, 500)}`);
 }
 
 /**

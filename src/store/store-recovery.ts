@@ -117,6 +117,14 @@ export async function rollBackToHead(root: string, log: Logger, opts: { checkTre
   const hourAgo = Date.now() - 3600_000;
   for (const f of await readdir(packs).catch(() => [] as string[])) {
     if (f.startsWith('tmp_') && (await mtimeOf(path.join(packs, f))) < hourAgo) await rm(path.join(packs, f), { force: true });
+    // a running fast-import keeps its packs from repack; a killed one leaves the .keep behind
+    if (f.endsWith('.keep') && (await mtimeOf(path.join(packs, f))) < hourAgo && readFileSync(path.join(packs, f), 'utf8').startsWith('fast-import')) {
+      await rm(path.join(packs, f), { force: true });
+    }
+  }
+  // the report fast-import writes when its stream is cut short (the process that fed it died)
+  for (const f of await readdir(path.join(root, '.git')).catch(() => [] as string[])) {
+    if (f.startsWith('fast_import_crash_')) await rm(path.join(root, '.git', f), { force: true });
   }
   const touched = readJournal(root);
   if (touched.length > 0) {

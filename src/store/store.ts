@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Logger } from '../config/logger.js';
 import { atomicWrite, readJsonFileSync } from './atomic-write.js';
 import { AsyncMutex } from './async-mutex.js';
+import { FastImporter } from './fast-importer.js';
 import { commitPaths, readHead, repackStore } from './store-commit.js';
 import { authorOf, initStoreRepo, storeGit } from './store-git.js';
 import { withStoreLock } from './store-lock.js';
@@ -88,6 +89,8 @@ export class Store {
   private commitsSinceRepack = 0;
   private repacking: Promise<void> | null = null;
   private readonly journal: StoreJournal;
+  /** the git fast-import this process commits through (kept between commits) */
+  private readonly importer: FastImporter;
   /** a rollback failed: the working tree may differ from HEAD until one succeeds */
   private unclean = false;
 
@@ -96,6 +99,7 @@ export class Store {
     this.stateDir = opts.stateDir;
     this.tmpDir = opts.tmpDir;
     this.journal = new StoreJournal(opts.root);
+    this.importer = new FastImporter(opts.root);
     this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered, names: (rel) => this.names(rel), journal: (rel) => this.journal.record(rel) };
     this.log = opts.log;
     this.groupMax = opts.groupMax ?? 256;
@@ -325,7 +329,7 @@ export class Store {
   private async commitRan(ran: Ran): Promise<boolean> {
     const t1 = performance.now();
     try {
-      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured);
+      await commitPaths(this.root, [...ran.touched], ...describeGroup(ran.live), ran.captured, this.importer);
       this.log.debug({ changes: ran.live.length, paths: ran.touched.size, run_ms: Math.round(t1 - ran.t0), commit_ms: Math.round(performance.now() - t1) }, 'store commit');
     } catch (e) {
       this.log.error({ err: e, changes: ran.live.length }, 'store commit failed; rolling back');
@@ -346,6 +350,13 @@ export class Store {
     this.repacking = repackStore(this.root)
       .catch((err) => this.log.warn({ err }, 'store repack failed; the next one tries again'))
       .finally(() => { this.repacking = null; });
+  }
+
+  /** Ends the store's git process once the commit under way is made (an unclosed store holds
+   *  none while idle, so a command may also just exit). */
+  async close(): Promise<void> {
+    await this.importer.close();
+    await this.repacking;
   }
 
   /** Called after every commit (read caches, the store.git notifier). */
