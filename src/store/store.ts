@@ -16,7 +16,8 @@ import { authorOf, initStoreRepo, storeGit } from './store-git.js';
 import { withStoreLock } from './store-lock.js';
 import { StoreJournal } from './store-journal.js';
 import { rollBackToHead, sweepTmp } from './store-recovery.js';
-import { openTx, type Finisher, type Tx, type TxState } from './store-tx.js';
+import { describeGroup, runChanges, type Pending, type Ran, type RunDeps } from './run-changes.js';
+import type { Tx, TxState } from './store-tx.js';
 
 export type { Tx } from './store-tx.js';
 
@@ -33,37 +34,9 @@ export interface StoreOptions {
 }
 
 
-/** What a group's changes did, ready to commit. */
-interface Ran {
-  live: Pending[];
-  results: Map<Pending, unknown>;
-  touched: Set<string>;
-  /** the bytes written at a path (null: removed), as the commit takes them without reading the tree */
-  captured: Map<string, Buffer | null>;
-  t0: number;
-}
-
-
 export interface TransactOptions {
   /** may share a commit with other grouped changes made at the same moment (see transact) */
   group?: boolean;
-}
-
-interface Pending {
-  message: string;
-  actor: string;
-  fn: (tx: Tx) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
-/** The commit message and author of a group: the change's own when alone, else each listed. */
-function describeGroup(group: Pending[]): [string, string] {
-  if (group.length === 1) return [group[0].message, authorOf(group[0].actor)];
-  const actors = new Set(group.map((c) => c.actor));
-  const subject = `${group.length} changes: ${group[0].message}, …`;
-  const body = group.map((c) => `- ${c.message} (${c.actor})`).join('\n');
-  return [`${subject}\n\n${body}\n`, authorOf(actors.size === 1 ? group[0].actor : 'morphux')];
 }
 
 /** commits between two rolls of the packs they leave */
@@ -93,6 +66,8 @@ export class Store {
   private readonly importer: FastImporter;
   /** a rollback failed: the working tree may differ from HEAD until one succeeds */
   private unclean = false;
+  /** what running a group of changes needs of the store (run-changes.ts) */
+  private readonly runner: RunDeps;
 
   constructor(opts: StoreOptions) {
     this.root = opts.root;
@@ -101,6 +76,7 @@ export class Store {
     this.journal = new StoreJournal(opts.root);
     this.importer = new FastImporter(opts.root);
     this.txState = { abs: (rel) => this.abs(rel), tmpDir: opts.tmpDir, numbered: this.numbered, names: (rel) => this.names(rel), journal: (rel) => this.journal.record(rel) };
+    this.runner = { txState: this.txState, log: opts.log, rollback: () => this.rollback(), rollbackFor: (changes) => this.rollbackFor(changes) };
     this.log = opts.log;
     this.groupMax = opts.groupMax ?? 256;
   }
@@ -228,11 +204,11 @@ export class Store {
     const until = performance.now() + DRAIN_MS;
     try {
       while (this.pending.length > 0 && this.mutex.waiting === 0 && performance.now() < until) {
-        let ran = await this.runChanges(this.pending.splice(0, this.groupMax), false, settle);
+        let ran = await runChanges(this.pending.splice(0, this.groupMax), false, settle, this.runner);
         while (ran && !(await settle())) {
           // the group before failed to commit: back to the last commit, and this group again
           if (!(await this.rollbackFor(ran.live))) ran = null;
-          else ran = await this.runChanges(ran.live, false, settle);
+          else ran = await runChanges(ran.live, false, settle, this.runner);
         }
         if (!ran) continue;
         const commit = this.commitRan(ran);
@@ -248,7 +224,7 @@ export class Store {
   private async runAlone(change: Pending): Promise<void> {
     let ran: Ran | null;
     try {
-      ran = await this.runChanges([change], true, async () => true); // rolls back what it wrote when it throws
+      ran = await runChanges([change], true, async () => true, this.runner); // rolls back what it wrote when it throws
     } catch (e) {
       change.reject(e);
       return;
@@ -265,60 +241,6 @@ export class Store {
       this.log.error({ err }, 'store rollback failed');
       for (const c of changes) c.reject(err);
       return false;
-    }
-  }
-
-  /**
-   * Runs the changes in order, then the finishers they shared. Alone (single), the change's own
-   * error is thrown; grouped, a change that fails is told, and when it had written part of itself
-   * the tree goes back to the last commit (once `settle` has waited for the commit under way) and
-   * the others run again. null when no change is left to commit.
-   */
-  private async runChanges(group: Pending[], single: boolean, settle: () => Promise<boolean>): Promise<Ran | null> {
-    let live = group;
-    const t0 = performance.now();
-    for (;;) {
-      const results = new Map<Pending, unknown>();
-      const touched = new Set<string>();
-      const captured = new Map<string, Buffer | null>();
-      const finishers = new Map<string, Finisher>();
-      let rerun = false;
-      for (const change of live) {
-        const mine = new Set<string>();
-        let shares = false;
-        try {
-          results.set(change, await change.fn(openTx(this.txState, mine, captured, finishers, () => { shares = true; })));
-          for (const p of mine) touched.add(p);
-        } catch (e) {
-          this.log.error({ err: e, message: change.message }, 'store change failed; nothing of it is kept');
-          live = live.filter((c) => c !== change);
-          if (single) {
-            await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
-            throw e;
-          }
-          change.reject(e);
-          if (mine.size === 0 && !shares) continue; // refused before it wrote anything: the others stand
-          // it wrote part of itself: back to the last commit, and the others again without it
-          await settle();
-          if (!(await this.rollbackFor(live))) return null;
-          rerun = true;
-          break;
-        }
-      }
-      if (rerun) continue;
-      if (live.length === 0) return null;
-      try {
-        const tx = openTx(this.txState, touched, captured, new Map(), () => { throw new Error('shared() in a finisher'); });
-        for (const f of finishers.values()) await f.finish(tx, f.state);
-      } catch (e) {
-        this.log.error({ err: e, changes: live.length }, 'store change failed in its finish; rolling back');
-        await settle();
-        await this.rollback().catch((err) => this.log.error({ err }, 'store rollback failed'));
-        if (single) throw e;
-        for (const c of live) c.reject(e);
-        return null;
-      }
-      return { live, results, touched, captured, t0 };
     }
   }
 
