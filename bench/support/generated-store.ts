@@ -29,9 +29,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { initStoreRepo } from '../../src/store/store-git.js';
 import { storePaths } from '../../src/store/store-paths.js';
+import { rawTgz } from '../../test/support/raw-tar.js';
 
 export const CATEGORIES = ['utils', 'libs', 'net', 'devel', 'games'];
 export const pkgName = (i: number) => `${'abcdefghijklmnopqrstuvwxyz'[i % 26]}pkg${String(i).padStart(6, '0')}`;
@@ -43,27 +43,8 @@ export interface GenerateOptions {
   folders?: number;
 }
 
-/** A one-file ustar archive (package.json), gzipped: every generated submission's portpkg.tgz. */
-function makeTgz(): Buffer {
-  const body = Buffer.from(JSON.stringify({ name: 'benchpkg', version: '1.0.0', description: 'generated for a benchmark' }, null, 2) + '\n');
-  const h = Buffer.alloc(512);
-  const put = (s: string, at: number) => h.write(s, at, 'latin1');
-  put('package.json', 0);
-  put('0000644\0', 100); // mode
-  put('0000000\0', 108); // uid
-  put('0000000\0', 116); // gid
-  put(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-  put('00000000000\0', 136); // mtime
-  put('        ', 148); // the checksum counts its own field as spaces
-  put('0', 156); // a regular file
-  put('ustar\0', 257);
-  put('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
-  return gzipSync(Buffer.concat([h, body, pad, Buffer.alloc(1024)]), { level: 9 });
-}
+/** A one-file archive (package.json): every generated submission's portpkg.tgz. */
+const makeTgz = (): Buffer => rawTgz([{ name: 'package.json', body: JSON.stringify({ name: 'benchpkg', version: '1.0.0', description: 'generated for a benchmark' }, null, 2) + '\n' }]);
 
 /** fast-import's input, gathered into ~256 KiB writes; waits while the pipe is full. */
 class Feed {

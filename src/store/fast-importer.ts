@@ -91,7 +91,7 @@ export class FastImporter {
           await send(`reset ${ref}\nfrom ${from}\n\n`);
         }
       }
-      const tag = `morphux-${process.pid}-${++this.seq}`;
+      const tag = `morphux-${++this.seq}`;
       await send(`checkpoint\nprogress ${tag}\n`);
       const said = await this.line(r);
       if (said !== `progress ${tag}`) throw new MorphuxError('internal', `git fast-import answered ${JSON.stringify(said.slice(0, 200))}`);

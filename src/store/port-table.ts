@@ -6,6 +6,7 @@
 // match in order: it walks the kept order over a bitmap of the matches, or, for few matches,
 // sorts their positions in that order.
 import { PortSearch } from './port-search.js';
+import { Slots, SlotSet } from './slot-arrays.js';
 import type { PortSort, PortSummary } from './port-summary.js';
 
 /** What a package list may be filtered on (checked by the caller); q in lower case. */
@@ -32,75 +33,6 @@ const ORDERS: Record<PortSort, { cmp: Cmp; same: (a: PortSummary, b: PortSummary
   failures: { cmp: (a, b) => b.failures - a.failures || byName(a, b), same: (a, b) => a.failures === b.failures },
 };
 const SORTS = Object.keys(ORDERS) as PortSort[];
-
-/** A growable array of slots. */
-class Slots {
-  a = new Int32Array(4);
-  n = 0;
-
-  insertAt(i: number, v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a.copyWithin(i + 1, i, this.n);
-    this.a[i] = v;
-    this.n++;
-  }
-
-  removeAt(i: number): void {
-    this.a.copyWithin(i, i + 1, this.n);
-    this.n--;
-  }
-
-  static of(values: ArrayLike<number>): Slots {
-    const s = new Slots();
-    s.a = new Int32Array(Math.max(4, values.length * 1.25 | 0));
-    s.a.set(values);
-    s.n = values.length;
-    return s;
-  }
-}
-
-/** A set of slots as a sorted array: 4 bytes a member where a Set of numbers takes about 30. */
-class SlotSet extends Slots {
-  private find(v: number): number {
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.a[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  has(v: number): boolean {
-    const i = this.find(v);
-    return i < this.n && this.a[i] === v;
-  }
-
-  add(v: number): void {
-    // a load adds slots in increasing order: appended, no search
-    if (this.n === 0 || this.a[this.n - 1]! < v) return this.insertAt(this.n, v);
-    const i = this.find(v);
-    if (this.a[i] !== v) this.insertAt(i, v);
-  }
-
-  delete(v: number): void {
-    const i = this.find(v);
-    if (i < this.n && this.a[i] === v) this.removeAt(i);
-  }
-
-  get size(): number {
-    return this.n;
-  }
-
-  *[Symbol.iterator](): IterableIterator<number> {
-    for (let i = 0; i < this.n; i++) yield this.a[i]!;
-  }
-}
 
 const EMPTY = new SlotSet();
 

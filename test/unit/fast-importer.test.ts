@@ -5,12 +5,11 @@
 // undone; an idle importer keeps no process from exiting.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempStoreRepo } from '../support/store-repo.js';
 import { FastImporter } from '../../src/store/fast-importer.js';
 import { commitPaths, readHead } from '../../src/store/store-commit.js';
-import { initStoreRepo } from '../../src/store/store-git.js';
 
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd })).stdout;
 const header = (msg: string) => `author a <a@x> 1 +0000\ncommitter a <a@x> 1 +0000\ndata ${msg.length + 1}\n${msg}\n`;
@@ -23,10 +22,7 @@ describe('store fast-importer (one git fast-import for many commits)', () => {
   let importer: FastImporter;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'fast-importer-'));
-    root = path.join(dir, 'store');
-    await mkdir(root);
-    await initStoreRepo(root);
+    ({ dir, root } = await tempStoreRepo('fast-importer-'));
     importer = new FastImporter(root, { idleMs: 60_000 });
   });
   afterEach(async () => {

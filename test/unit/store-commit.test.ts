@@ -4,13 +4,12 @@
 // and a commit that changes nothing leaves no commit.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { tempStoreRepo } from '../support/store-repo.js';
 import { commitPaths, readHead } from '../../src/store/store-commit.js';
 import { uncommittedChanges } from '../../src/store/store-recovery.js';
-import { initStoreRepo } from '../../src/store/store-git.js';
 
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd })).stdout;
 
@@ -19,10 +18,7 @@ describe('store commit (fast-import)', () => {
   let root: string;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'store-commit-'));
-    root = path.join(dir, 'store');
-    await mkdir(root);
-    await initStoreRepo(root);
+    ({ dir, root } = await tempStoreRepo('store-commit-'));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
