@@ -12,6 +12,7 @@ import { runGit } from '../repos/run-git.js';
 import type { BackendLimiter } from './backend-limiter.js';
 import { relayCgiOutput } from './cgi-response.js';
 import { errorBody, httpStatus } from './error-status.js';
+import { UPLOAD_PACK_REQUEST_MAX, UPLOAD_PACK_REQUEST_TYPE, backendOntoSocket, readSmallBody } from './git-pack-handoff.js';
 
 export interface GitHttpOptions {
   reposRoot: string;
@@ -118,10 +119,24 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBody) return answer(res, 413, `Request body over ${maxBody} bytes`, { connection: 'close' });
-    await runBackend(req, res, r, user);
+    if (r.service !== 'git-upload-pack' || req.method !== 'POST') return runBackend(req, res, r, user, null);
+    // a fetch: its pack goes from git straight to the socket (git-pack-handoff.ts), once all that
+    // could make git answer anything but 200 has been ruled out here
+    const type = req.headers['content-type'] ?? '';
+    if (type !== UPLOAD_PACK_REQUEST_TYPE) {
+      return answer(res, 415, `Expected POST with Content-Type '${UPLOAD_PACK_REQUEST_TYPE}', but received '${type}' instead.`);
+    }
+    const limit = Math.min(maxBody, UPLOAD_PACK_REQUEST_MAX);
+    const body = await readSmallBody(req, limit);
+    if (body === 'gone') return;
+    if (body === 'too_large') return answer(res, 413, `Request body over ${limit} bytes`, { connection: 'close' });
+    if (!(await repoExists(reposRoot, r.name))) return answer(res, 404, 'Not found');
+    await runBackend(req, res, r, user, body);
   }
 
-  async function runBackend(req: IncomingMessage, res: ServerResponse, r: Route, user: { name: string } | null): Promise<void> {
+  /** body: the whole request body, read already, for git to answer onto the socket; null: git
+   *  reads the request as it arrives and its answer is relayed. */
+  async function runBackend(req: IncomingMessage, res: ServerResponse, r: Route, user: { name: string } | null, body: Buffer | null): Promise<void> {
     const log = opts.log.child({ repo: r.name, git_service: r.service, user: user?.name });
     const env: Record<string, string> = {
       ...opts.hookEnv,
@@ -167,7 +182,8 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
       if (req.socket.destroyed) return release();
     }
     try {
-      await spawnBackend(req, res, backend, env, log);
+      if (body) await backendOntoSocket(req, backend, env, body, reposRoot, log);
+      else await spawnBackend(req, res, backend, env, log);
     } finally {
       release(); // at the program's exit, when its memory is back
     }

@@ -343,6 +343,100 @@ describe('git hosting over smart HTTP (e2e)', function () {
       expect(await remoteRefs()).to.deep.equal(before);
     });
 
+    describe("a fetch's pack, written by git straight onto the socket", () => {
+      const pkt = (s: string) => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+      const FETCH_HEADERS = { 'content-type': 'application/x-git-upload-pack-request', 'git-protocol': 'version=2' };
+      let tip = '';
+      before(async () => {
+        // a 16 MiB random blob: more than loopback's socket buffers hold, so git waits on a client that stops reading
+        await createRepo(reposRoot, 'bigone');
+        const blob = randomBytes(16 << 20);
+        const stream = Buffer.concat([
+          Buffer.from(`blob\nmark :1\ndata ${blob.length}\n`), blob,
+          Buffer.from('\ncommit refs/heads/master\ncommitter T <t@example.org> 0 +0000\ndata 3\nbig\nM 100644 :1 big\n\n'),
+        ]);
+        await execa('git', ['fast-import', '--quiet'], { cwd: repoDir(reposRoot, 'bigone'), input: stream });
+        tip = (await execa('git', ['rev-parse', 'master'], { cwd: repoDir(reposRoot, 'bigone') })).stdout.trim();
+      });
+      after(() => rm(repoDir(reposRoot, 'bigone'), { recursive: true, force: true }));
+      /** POST a v2 request by hand; the socket and what came back once `until` holds. */
+      const rawFetch = (body: string, until: (got: string) => boolean) =>
+        new Promise<{ sock: net.Socket; got: string }>((resolve, reject) => {
+          let got = '';
+          const sock = net.connect(port, '127.0.0.1', () => {
+            sock.write(`POST /bigone.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: ${FETCH_HEADERS['content-type']}\r\n` +
+              `Git-Protocol: version=2\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+          });
+          sock.on('data', (c: Buffer) => {
+            got += c.toString('latin1');
+            if (until(got)) {
+              sock.removeAllListeners('data');
+              sock.pause();
+              resolve({ sock, got });
+            }
+          });
+          sock.on('error', reject);
+        });
+
+      it("answers 200 with git's content type and Connection: close; the body ends with the connection", async () => {
+        const r = await request(port, 'POST', '/bigone.git/git-upload-pack', FETCH_HEADERS, Buffer.from(`${pkt('command=ls-refs\n')}0000`));
+        expect(r.status).to.equal(200);
+        expect(r.headers['content-type']).to.equal('application/x-git-upload-pack-result');
+        expect(r.headers.connection).to.equal('close');
+        expect(r.headers['content-length']).to.equal(undefined);
+        expect(r.headers['transfer-encoding']).to.equal(undefined);
+        expect(r.body).to.equal(`${pkt(`${tip} HEAD\n`)}${pkt(`${tip} refs/heads/master\n`)}0000`);
+        expect(r.body.endsWith('0000')).to.equal(true);
+        expect(await waitNoBackends()).to.deep.equal([]);
+      });
+
+      it('refuses another content type with 415, running no git', async () => {
+        const r = await request(port, 'POST', '/hello.git/git-upload-pack', { ...FETCH_HEADERS, 'content-type': 'text/plain' }, Buffer.from('0000'));
+        expect(r.status).to.equal(415);
+        expect(r.body).to.match(/Expected POST with Content-Type 'application\/x-git-upload-pack-request', but received 'text\/plain'/);
+        expect(await backends()).to.deep.equal([]);
+      });
+
+      it("refuses a body over git's 10 MiB request buffer with 413, declared or not, running no git", async () => {
+        const declared = await request(port, 'POST', '/hello.git/git-upload-pack', { ...FETCH_HEADERS, 'content-length': String(11 << 20) }, Buffer.alloc(11 << 20, '0'));
+        expect(declared.status).to.equal(413);
+        const chunked = await new Promise<number>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/hello.git/git-upload-pack', headers: FETCH_HEADERS, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          for (let i = 0; i < 11; i++) req.write(Buffer.alloc(1 << 20, '0'));
+          req.end();
+        });
+        expect(chunked).to.equal(413);
+        expect(await backends()).to.deep.equal([]);
+      });
+
+      it('runs no git while a body drips in', async () => {
+        const sock = net.connect(port, '127.0.0.1');
+        await new Promise((r) => sock.once('connect', r));
+        sock.write(`POST /hello.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: ${FETCH_HEADERS['content-type']}\r\nContent-Length: 1000\r\n\r\n0014command=ls-refs\n`);
+        await new Promise((r) => setTimeout(r, 300));
+        const during = await backends();
+        sock.destroy();
+        expect(during).to.deep.equal([]);
+      });
+
+      it('stops git when the client leaves mid-pack', async () => {
+        const { sock, got } = await rawFetch(`${pkt('command=fetch\n')}0001${pkt(`want ${tip}\n`)}${pkt('done\n')}0000`, (g) => g.length > 100_000);
+        expect(got).to.match(/^HTTP\/1\.1 200 OK\r\nConnection: close\r\n/);
+        expect(got).to.include('Content-Type: application/x-git-upload-pack-result');
+        const midway = await backends();
+        sock.destroy();
+        expect(midway.join('\n')).to.match(/git-http-backen/);
+        expect(await waitNoBackends()).to.deep.equal([]);
+        const clone = await git(['clone', '-q', '--bare', url(undefined, undefined, 'bigone'), path.join(tmp, 'bigone-clone.git')], tmp);
+        expect(clone.exitCode, clone.all).to.equal(0);
+        await rm(path.join(tmp, 'bigone-clone.git'), { recursive: true, force: true });
+      });
+    });
+
     const malformed: { title: string; headers: Record<string, string>; body: Buffer }[] = [
       { title: 'a garbage body', headers: {}, body: Buffer.from('this is not a pkt-line') },
       { title: 'a bad gzip body', headers: { 'content-encoding': 'gzip' }, body: randomBytes(100) },
