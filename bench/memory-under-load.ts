@@ -78,7 +78,13 @@ const kidsLoop = (async () => {
 })();
 
 async function download(): Promise<void> {
-  const res = await fetch(`${server.url}/pkg/${server.made.pkgid}`);
+  const url = `${server.url}/pkg/${server.made.pkgid}`;
+  // a kept-alive connection the server closed as it was reused (idle past the server's 5 s while
+  // this process was too busy to notice): a GET is safe to send again, as browsers do
+  const res = await fetch(url).catch((e: { cause?: { code?: string } }) => {
+    if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    return fetch(url);
+  });
   let n = 0;
   for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) n += c.length;
   if (res.status !== 200 || n !== Number(res.headers.get('content-length'))) throw new Error(`download: ${res.status}, ${n} bytes`);
