@@ -4,12 +4,12 @@
 // A shared BackendLimiter bounds the git-http-backend processes running at once (503 past its queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { Logger } from '../config/logger.js';
 import { isPackageName } from '../domain/names.js';
 import { repoExists } from '../repos/create-repo.js';
 import { runGit } from '../repos/run-git.js';
 import type { BackendLimiter } from './backend-limiter.js';
+import { startBackend } from './backend-process.js';
 import { relayCgiOutput } from './cgi-response.js';
 import { errorBody, httpStatus } from './error-status.js';
 import { UPLOAD_PACK_REQUEST_MAX, UPLOAD_PACK_REQUEST_TYPE, backendOntoSocket, readSmallBody } from './git-pack-handoff.js';
@@ -190,44 +190,14 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
   }
 
   async function spawnBackend(req: IncomingMessage, res: ServerResponse, backend: string, env: Record<string, string>, log: Logger): Promise<void> {
-    const child = execa(backend, [], {
-      env,
-      extendEnv: false,
-      cwd: reposRoot,
-      detached: true,
-      buffer: false,
-      encoding: 'buffer',
-      reject: false,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
-    let killed = false;
-    const kill = (why: string) => {
-      if (killed) return;
-      killed = true;
-      if (child.exitCode === null && child.pid !== undefined) {
-        log.info({ why }, 'stopping git-http-backend');
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }
-    };
-    const relay = relayCgiOutput(child.stdout, res, (why) => {
+    const git = startBackend(backend, env, reposRoot, 'pipe', log);
+    const { child, kill } = git;
+    const stdout = child.stdout!;
+    const relay = relayCgiOutput(stdout, res, (why) => {
       log.error({ why }, 'git-http-backend answered with malformed CGI');
       kill('malformed output');
       answer(res, 502, 'Bad gateway');
     });
-    const stderr: Buffer[] = [];
-    let stderrBytes = 0;
-    child.stderr.on('data', (c: Buffer) => {
-      if (stderrBytes < 8192) stderr.push(c);
-      stderrBytes += c.length;
-    });
-    child.stderr.on('error', () => {});
-    child.stdin.on('error', () => {}); // EPIPE when git stops reading early: its exit tells the story
 
     // the body, counted as it arrives; over the limit, the program is stopped
     let received = 0;
@@ -254,13 +224,10 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
       else if (!req.complete) kill('answered before the body ended'); // the rest of the body is of no use
     });
     let linger: NodeJS.Timeout | undefined;
-    child.stdout.once('end', () => { linger = setTimeout(() => kill('still running after its answer'), LINGER_MS).unref(); });
+    stdout.once('end', () => { linger = setTimeout(() => kill('still running after its answer'), LINGER_MS).unref(); });
 
-    const result = await child;
+    await git.finished();
     clearTimeout(linger); // its closure holds the request, the response and the child until it fires
-    const detail = { exitCode: result.exitCode, signal: result.signal, stderr: Buffer.concat(stderr).toString('utf8').slice(0, 8192) || undefined };
-    if (result.exitCode !== 0 && !killed) log.warn(detail, 'git-http-backend failed');
-    else log.debug(detail, 'git-http-backend done');
     if (!relay.committed && !res.headersSent && !res.writableEnded) answer(res, 502, 'Bad gateway');
   }
 

@@ -13,8 +13,8 @@
 // chunks), then starts git with the socket as stdout. When git exits the socket is shut down.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { execa } from 'execa';
 import type { Logger } from '../config/logger.js';
+import { startBackend } from './backend-process.js';
 
 /** git-http-backend buffers an upload-pack request in memory up to http.maxRequestBuffer (10 MiB by
  *  default) and refuses a larger one: nothing larger is worth reading. */
@@ -61,44 +61,12 @@ export async function backendOntoSocket(
   // on the wire before git writes a byte: git starts only once this write is flushed
   const written = await new Promise<boolean>((resolve) => socket.write(STATUS_LINE, (err) => resolve(!err)));
   if (!written || socket.destroyed) return;
-  const child = execa(backend, [], {
-    env: { ...env, CONTENT_LENGTH: String(body.length) },
-    extendEnv: false,
-    cwd,
-    detached: true, // its own process group: git-http-backend, upload-pack and pack-objects die together
-    encoding: 'buffer',
-    reject: false,
-    input: body,
-    stdout: socket,
-    stderr: 'pipe',
-    buffer: false,
-  });
-  const stderr: Buffer[] = [];
-  let stderrBytes = 0;
-  child.stderr.on('data', (c: Buffer) => {
-    if (stderrBytes < 8192) stderr.push(c);
-    stderrBytes += c.length;
-  });
-  child.stderr.on('error', () => {});
-  child.stdin.on('error', () => {}); // EPIPE when git stops reading early: its exit tells the story
-  let killed = false;
-  const kill = (why: string) => {
-    if (killed || child.exitCode !== null || child.pid === undefined) return;
-    killed = true;
-    log.info({ why }, 'stopping git-http-backend');
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
-  };
-  const onClose = () => kill('client went away');
+  const git = startBackend(backend, { ...env, CONTENT_LENGTH: String(body.length) }, cwd, socket, log);
+  git.child.stdin.end(body);
+  const onClose = () => git.kill('client went away');
   socket.once('close', onClose);
-  const result = await child;
+  await git.finished();
   socket.off('close', onClose);
-  const detail = { exitCode: result.exitCode, signal: result.signal, stderr: Buffer.concat(stderr).toString('utf8').slice(0, 8192) || undefined };
-  if (result.exitCode !== 0 && !killed) log.warn(detail, 'git-http-backend failed');
-  else log.debug(detail, 'git-http-backend done');
   // git wrote into the socket itself; the FIN goes after what it wrote. The client closes its end
   // on seeing it; one that does not is cut off after a grace period.
   if (!socket.destroyed) {
