@@ -390,6 +390,34 @@ describe('git hosting over smart HTTP (e2e)', function () {
         expect(await waitNoBackends()).to.deep.equal([]);
       });
 
+      it('serves clones (shallow or not) and a fetch with negotiation, over protocol v0 and v2', async () => {
+        const bare = repoDir(reposRoot, 'bigone');
+        const clones = ['0', '2'].map((v) => path.join(tmp, `proto-v${v}.git`));
+        try {
+          for (const [i, v] of ['0', '2'].entries()) {
+            const r = await git(['-c', `protocol.version=${v}`, 'clone', '-q', '--bare', url(undefined, undefined, 'bigone'), clones[i]], tmp);
+            expect(r.exitCode, r.all).to.equal(0);
+            const shallow = await git(['-c', `protocol.version=${v}`, 'clone', '-q', '--depth', '1', url(undefined, undefined, 'bigone'), `${clones[i]}-shallow`], tmp);
+            expect(shallow.exitCode, shallow.all).to.equal(0);
+          }
+          // a new commit on the server: each clone fetches it, telling the server what it has
+          await execa('git', ['fast-import', '--quiet'], {
+            cwd: bare,
+            input: `commit refs/heads/next\ncommitter T <t@example.org> 1 +0000\ndata 4\nnext\nfrom ${tip}\nM 100644 inline small\ndata 6\nsmall\n\n`,
+          });
+          const next = (await execa('git', ['rev-parse', 'next'], { cwd: bare })).stdout.trim();
+          for (const [i, v] of ['0', '2'].entries()) {
+            const r = await git(['-c', `protocol.version=${v}`, 'fetch', '-q', url(undefined, undefined, 'bigone'), 'next:next'], clones[i]);
+            expect(r.exitCode, r.all).to.equal(0);
+            expect((await gitOk(['rev-parse', 'next'], clones[i])).trim()).to.equal(next);
+            expect((await gitOk(['rev-parse', 'master'], `${clones[i]}-shallow`)).trim()).to.equal(tip);
+          }
+          expect(await waitNoBackends()).to.deep.equal([]);
+        } finally {
+          for (const c of clones) await Promise.all([rm(c, { recursive: true, force: true }), rm(`${c}-shallow`, { recursive: true, force: true })]);
+        }
+      });
+
       it('refuses another content type with 415, running no git', async () => {
         const r = await request(port, 'POST', '/hello.git/git-upload-pack', { ...FETCH_HEADERS, 'content-type': 'text/plain' }, Buffer.from('0000'));
         expect(r.status).to.equal(415);
