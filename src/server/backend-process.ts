@@ -27,8 +27,9 @@ export interface BackendProcess {
   /** SIGKILL to the whole group, once, unless it has exited; why goes to the log. */
   kill(why: string): void;
   readonly killed: boolean;
-  /** Wait for the exit and log it: a warning when it failed without being killed. */
-  finished(): Promise<void>;
+  /** Wait for the exit and log it: a warning when it failed without being killed. True when it
+   *  exited 0 and was not killed. */
+  finished(): Promise<boolean>;
 }
 
 export function startBackend(backend: string, env: Record<string, string>, cwd: string, stdout: 'pipe' | Socket, log: Logger): BackendProcess {
@@ -64,6 +65,7 @@ export function startBackend(backend: string, env: Record<string, string>, cwd: 
       const detail = { exitCode: result.exitCode, signal: result.signal, stderr: text };
       if (result.exitCode !== 0 && !killed) log.warn(detail, 'git-http-backend failed');
       else log.debug(detail, 'git-http-backend done');
+      return result.exitCode === 0 && !killed;
     },
   };
 }

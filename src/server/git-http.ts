@@ -3,14 +3,17 @@
 // someone who may push to the package. Push policy itself lives in the pre-receive hook endpoint.
 // A shared BackendLimiter bounds the git-http-backend processes running at once (503 past its queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
 import { isPackageName } from '../domain/names.js';
 import { repoExists } from '../repos/create-repo.js';
+import { repoDir } from '../repos/repo-paths.js';
 import { runGit } from '../repos/run-git.js';
+import { AdvertCache } from './advert-cache.js';
 import type { BackendLimiter } from './backend-limiter.js';
 import { startBackend } from './backend-process.js';
-import { relayCgiOutput } from './cgi-response.js';
+import { parseCgiHead, relayCgiOutput } from './cgi-response.js';
 import { errorBody, httpStatus } from './error-status.js';
 import { UPLOAD_PACK_REQUEST_MAX, UPLOAD_PACK_REQUEST_TYPE, backendOntoSocket, readSmallBody } from './git-pack-handoff.js';
 
@@ -48,6 +51,7 @@ const GIT_PROTOCOL = /^[A-Za-z0-9=:.,_-]{1,256}$/;
 const LINGER_MS = 30_000;
 const REALM = 'Basic realm="morphux"';
 const RETRY_AFTER_S = 5;
+const KEEP_MAX = 64 * 1024;
 
 let execPath: Promise<string> | null = null;
 function defaultBackend(): Promise<string> {
@@ -82,6 +86,12 @@ function route(req: IncomingMessage): Route | number {
   return 404;
 }
 
+/** The Git-Protocol header (e.g. `version=2`), if it is one git may be given. */
+function gitProtocol(req: IncomingMessage): string | undefined {
+  const p = req.headers['git-protocol'];
+  return typeof p === 'string' && GIT_PROTOCOL.test(p) ? p : undefined;
+}
+
 function basicCredentials(req: IncomingMessage): [string, string] | null {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
   if (!m) return null;
@@ -102,6 +112,7 @@ function answer(res: ServerResponse, status: number, message: string, headers: R
 export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const reposRoot = path.resolve(opts.reposRoot);
+  const adverts = new AdvertCache();
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const r = route(req);
@@ -119,7 +130,8 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBody) return answer(res, 413, `Request body over ${maxBody} bytes`, { connection: 'close' });
-    if (r.service !== 'git-upload-pack' || req.method !== 'POST') return runBackend(req, res, r, user, null);
+    if (r.service === 'git-upload-pack' && req.method === 'GET') return advertise(req, res, r);
+    if (r.service !== 'git-upload-pack' || req.method !== 'POST') return runBackend(req, res, r, user);
     // a fetch: its pack goes from git straight to the socket (git-pack-handoff.ts), once all that
     // could make git answer anything but 200 has been ruled out here
     const type = req.headers['content-type'] ?? '';
@@ -131,12 +143,41 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     if (body === 'gone') return;
     if (body === 'too_large') return answer(res, 413, `Request body over ${limit} bytes`, { connection: 'close' });
     if (!(await repoExists(reposRoot, r.name))) return answer(res, 404, 'Not found');
-    await runBackend(req, res, r, user, body);
+    await runBackend(req, res, r, user, { body });
   }
 
-  /** body: the whole request body, read already, for git to answer onto the socket; null: git
-   *  reads the request as it arrives and its answer is relayed. */
-  async function runBackend(req: IncomingMessage, res: ServerResponse, r: Route, user: { name: string } | null, body: Buffer | null): Promise<void> {
+  /** An upload-pack ref advertisement: under protocol v2, git's answer for the repo's config, kept
+   *  (advert-cache.ts); otherwise (protocol v0 lists the refs) git's answer each time. */
+  async function advertise(req: IncomingMessage, res: ServerResponse, r: Route): Promise<void> {
+    const protocol = gitProtocol(req);
+    if (!AdvertCache.wants(protocol)) return runBackend(req, res, r, null);
+    const config = await readFile(path.join(repoDir(reposRoot, r.name), 'config')).catch(() => null);
+    if (!config) return runBackend(req, res, r, null);
+    const key = AdvertCache.key(protocol, config);
+    const kept = adverts.get(key);
+    if (kept) {
+      res.writeHead(kept.status, [...kept.headers, ['Content-Length', String(kept.body.length)]]);
+      res.end(kept.body);
+      return;
+    }
+    await runBackend(req, res, r, null, {
+      keep: (output) => {
+        const head = parseCgiHead(output); // it was relayed, so it parses
+        if (head) adverts.offer(key, { status: head.status, headers: head.headers, body: output.subarray(head.bodyStart) });
+      },
+    });
+  }
+
+  /** how.body: the whole request body, read already, for git to answer onto the socket; without
+   *  it, git reads the request as it arrives and its answer is relayed. how.keep: given git's whole
+   *  output (if small) once it has exited 0. */
+  async function runBackend(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Route,
+    user: { name: string } | null,
+    how: { body?: Buffer; keep?: (output: Buffer) => void } = {},
+  ): Promise<void> {
     const log = opts.log.child({ repo: r.name, git_service: r.service, user: user?.name });
     const env: Record<string, string> = {
       ...opts.hookEnv,
@@ -159,8 +200,8 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     if (h['content-type']) env.CONTENT_TYPE = h['content-type'];
     if (h['content-length'] && !h['transfer-encoding']) env.CONTENT_LENGTH = h['content-length'];
     if (typeof h['content-encoding'] === 'string') env.HTTP_CONTENT_ENCODING = h['content-encoding'];
-    const protocol = h['git-protocol'];
-    if (typeof protocol === 'string' && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
+    const protocol = gitProtocol(req);
+    if (protocol) env.GIT_PROTOCOL = protocol;
 
     const backend = opts.backendPath ?? (await defaultBackend());
     if (req.socket.destroyed) return; // the client left while we were deciding
@@ -182,14 +223,21 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
       if (req.socket.destroyed) return release();
     }
     try {
-      if (body) await backendOntoSocket(req, backend, env, body, reposRoot, log);
-      else await spawnBackend(req, res, backend, env, log);
+      if (how.body) await backendOntoSocket(req, backend, env, how.body, reposRoot, log);
+      else await spawnBackend(req, res, backend, env, log, how.keep);
     } finally {
       release(); // at the program's exit, when its memory is back
     }
   }
 
-  async function spawnBackend(req: IncomingMessage, res: ServerResponse, backend: string, env: Record<string, string>, log: Logger): Promise<void> {
+  async function spawnBackend(
+    req: IncomingMessage,
+    res: ServerResponse,
+    backend: string,
+    env: Record<string, string>,
+    log: Logger,
+    keep?: (output: Buffer) => void,
+  ): Promise<void> {
     const git = startBackend(backend, env, reposRoot, 'pipe', log);
     const { child, kill } = git;
     const stdout = child.stdout!;
@@ -223,11 +271,20 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
       if (!res.writableFinished) kill('client went away');
       else if (!req.complete) kill('answered before the body ended'); // the rest of the body is of no use
     });
+    const copy: Buffer[] = [];
+    let copied = 0;
+    if (keep) {
+      stdout.on('data', (c: Buffer) => {
+        copied += c.length;
+        if (copied <= KEEP_MAX) copy.push(c);
+      });
+    }
     let linger: NodeJS.Timeout | undefined;
     stdout.once('end', () => { linger = setTimeout(() => kill('still running after its answer'), LINGER_MS).unref(); });
 
-    await git.finished();
+    const ok = await git.finished();
     clearTimeout(linger); // its closure holds the request, the response and the child until it fires
+    if (keep && ok && relay.committed && copied <= KEEP_MAX) keep(Buffer.concat(copy));
     if (!relay.committed && !res.headersSent && !res.writableEnded) answer(res, 502, 'Bad gateway');
   }
 

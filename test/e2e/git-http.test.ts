@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -462,6 +462,63 @@ describe('git hosting over smart HTTP (e2e)', function () {
         const clone = await git(['clone', '-q', '--bare', url(undefined, undefined, 'bigone'), path.join(tmp, 'bigone-clone.git')], tmp);
         expect(clone.exitCode, clone.all).to.equal(0);
         await rm(path.join(tmp, 'bigone-clone.git'), { recursive: true, force: true });
+      });
+    });
+
+    describe('the protocol v2 capability advertisement, kept', () => {
+      // git-http-backend behind a script that counts its runs
+      let s6: http.Server;
+      let p6: number;
+      let runs: string;
+      before(async () => {
+        runs = path.join(tmp, 'backend-runs');
+        const real = path.join((await execa('git', ['--exec-path'])).stdout.trim(), 'git-http-backend');
+        const wrapper = path.join(tmp, 'counting-backend');
+        await writeFile(wrapper, `#!/bin/sh\necho run >> '${runs}'\nexec '${real}'\n`, { mode: 0o755 });
+        const h = createGitHttpHandler({ ...options, backendPath: wrapper });
+        s6 = http.createServer((req, res) => h.handle(req, res));
+        p6 = await listen(s6);
+      });
+      after(() => s6.close());
+      const count = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+      const infoRefs = (protocol?: string) =>
+        request(p6, 'GET', '/hello.git/info/refs?service=git-upload-pack', protocol ? { 'git-protocol': protocol } : {});
+
+      it("replays git's answer for the repo's config without running git again; v0 runs git each time", async () => {
+        const before = await count();
+        const first = await infoRefs('version=2');
+        const second = await infoRefs('version=2');
+        expect(first.status).to.equal(200);
+        expect(first.body).to.match(/^000eversion 2\n/);
+        expect(await count()).to.equal(before + 1);
+        expect(second.status).to.equal(200);
+        expect(second.body).to.equal(first.body);
+        expect(second.headers['content-type']).to.equal(first.headers['content-type']);
+        expect(second.headers['cache-control']).to.equal(first.headers['cache-control']);
+        const v0 = await infoRefs();
+        expect(v0.body).to.match(/^001e# service=git-upload-pack\n0000/); // then the refs, in v0
+        await infoRefs();
+        expect(await count()).to.equal(before + 3);
+        const r = await git(['ls-remote', `http://127.0.0.1:${p6}/hello.git`], tmp);
+        expect(r.exitCode, r.all).to.equal(0);
+      });
+
+      it('asks git again when the repo config changes, and says what the new config allows', async () => {
+        const dir = repoDir(reposRoot, 'hello');
+        const config = await readFile(path.join(dir, 'config'));
+        await infoRefs('version=2');
+        const before = await count();
+        await execa('git', ['config', 'uploadpack.allowFilter', 'true'], { cwd: dir });
+        try {
+          const changed = await infoRefs('version=2');
+          expect(changed.body).to.match(/fetch=[^\n]*filter/);
+          expect(await count()).to.equal(before + 1);
+        } finally {
+          await writeFile(path.join(dir, 'config'), config);
+        }
+        const back = await infoRefs('version=2');
+        expect(back.body).to.not.match(/filter/);
+        expect(await count()).to.equal(before + 1); // the old config's answer, still kept
       });
     });
 
