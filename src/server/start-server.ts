@@ -11,6 +11,7 @@ import type { Principal } from '../accounts/user-store.js';
 import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
 import { ReplicaNotifier } from '../service/replica-notifier.js';
+import { IndexKeeper } from '../store/index-keeper.js';
 import { buildApp } from './app.js';
 import { BackendLimiter } from './backend-limiter.js';
 import { fastDownloads } from './fast-downloads.js';
@@ -86,6 +87,9 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   await reconcile(ctx);
   ctx.worker?.start();
   ctx.publisher.start((listener) => ctx.store.onCommit(listener));
+  const storeIndex = new IndexKeeper(ctx.layout.store, ctx.log.child({ part: 'store-index' }));
+  ctx.store.onCommit(() => storeIndex.poke());
+  storeIndex.poke();
   const notifier = new ReplicaNotifier({ urls: ctx.config.replica.notify, log: ctx.log.child({ part: 'replica-notify' }) });
   notifier.start((listener) => ctx.store.onCommit(listener));
 
@@ -96,6 +100,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
       stopGc();
       await closeHttp(server);
       await notifier.close();
+      await storeIndex.close();
       await ctx.close();
       storeReader.close();
     },

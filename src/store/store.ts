@@ -5,7 +5,7 @@
 // open() puts the journaled paths back as the last commit has them: what was written but not
 // committed was never acknowledged.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
 import { atomicWrite, readJsonFileSync } from './atomic-write.js';
@@ -105,9 +105,6 @@ export class Store {
         await commitPaths(this.root, ['README.md'], 'store: initialise', authorOf('morphux'));
       }
       await this.rollback({ checkTree: true });
-      // a store from before the journal had git's index kept in step; it is no longer (and a
-      // stale one would only mislead a `git status`)
-      await rm(path.join(this.root, '.git', 'index'), { force: true });
       await sweepTmp(this.tmpDir, opts.sweepTmp ?? false);
     });
   }

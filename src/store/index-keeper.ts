@@ -1,0 +1,107 @@
+// git's index of the store, for the people who look at DATA/store with git: `git status` there is
+// clean when the tree equals HEAD (the store is a git repo, CONTRACT.md). The store's own commits
+// use no index (store-commit.ts: a commit costs what it changes), so this keeps one for them, off
+// the write path: a moment (1 s) after a commit, the paths changed
+// since the commit the index was last brought to are given to `git update-index --index-info`
+// (from `git diff-tree` of the two commits: a cost that follows the change, plus git reading and
+// writing the index file); with no such commit, the whole tree is read (`git read-tree -m`, which
+// keeps the stat data of the entries that did not change). Entries so set carry no stat data: a
+// `git status` compares those files by content (and, when it may write, records their stat data).
+//
+// One process keeps the index: the server (start-server.ts). Commits made by other processes are
+// picked up at the server's next commit or start. A sync that takes long (a million submissions:
+// the index file is hundreds of MB) spaces the next ones out, so it never takes more than a tenth
+// of the time.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../config/logger.js';
+import { readHead } from './store-commit.js';
+
+const QUIET_MS = 1000;
+/** what the index was last brought to, beside git's own files */
+const MARKER = 'morphux-index-head';
+
+export class IndexKeeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private lastMs = 0;
+
+  constructor(private readonly root: string, private readonly log: Logger) {}
+
+  /** A commit was made (or the server started): sync a moment later. Commits meanwhile wait for
+   *  that sync, so under a steady stream of them the index follows once a moment. */
+  poke(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.run(), Math.max(QUIET_MS, this.lastMs * 10));
+    this.timer.unref();
+  }
+
+  /** Stops: a sync under way is finished first, none is started. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Bring the index to HEAD now (tests, and the timer). */
+  async sync(): Promise<void> {
+    const head = readHead(this.root).commit;
+    if (!head) return;
+    const gitDir = path.join(this.root, '.git');
+    const marker = path.join(gitDir, MARKER);
+    const was = (await readFile(marker, 'utf8').catch(() => '')).trim();
+    const index = existsSync(path.join(gitDir, 'index'));
+    if (was === head && index) return;
+    const started = performance.now();
+    const changed = was && index ? await this.changedSince(was, head) : null;
+    if (changed) await this.git(['update-index', '-z', '--index-info'], changed);
+    else await this.git(['read-tree', ...(index ? ['-m'] : []), head]);
+    await writeFile(`${marker}.tmp`, `${head}\n`);
+    await rename(`${marker}.tmp`, marker);
+    this.lastMs = performance.now() - started;
+    this.log.debug({ head, paths: changed === null ? 'all' : changed.split('\0').length - 1, ms: Math.round(this.lastMs) }, 'store index in step with HEAD');
+  }
+
+  private run(): void {
+    this.timer = null;
+    this.running = this.sync()
+      .catch((err) => this.log.warn({ err }, 'store index not brought to HEAD; the next commit tries again'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  /** `--index-info -z` lines for every path that differs between two commits; null when `from`
+   *  cannot be compared (not a commit here). */
+  private async changedSince(from: string, to: string): Promise<string | null> {
+    const r = await execa('git', ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to], { cwd: this.root, reject: false, encoding: 'buffer' });
+    if (r.exitCode !== 0) return null;
+    // each entry: ":<old mode> <new mode> <old oid> <new oid> <status>\0<path>\0"
+    const fields = Buffer.from(r.stdout).toString('utf8').split('\0');
+    let out = '';
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const [, newMode, , newOid, status] = fields[i].slice(1).split(' ');
+      const file = fields[i + 1];
+      out += status === 'D' ? `0 ${'0'.repeat(newOid.length)}\t${file}\0` : `${newMode} ${newOid}\t${file}\0`;
+    }
+    return out;
+  }
+
+  private async git(args: string[], input?: string): Promise<void> {
+    const r = await execa('git', args, { cwd: this.root, reject: false, ...(input !== undefined ? { input } : {}) });
+    if (r.exitCode !== 0) throw new Error(`git ${args[0]}: ${String(r.stderr).trim().slice(0, 300)}`);
+  }
+}
