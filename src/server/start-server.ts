@@ -89,7 +89,6 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   ctx.publisher.start((listener) => ctx.store.onCommit(listener));
   const storeIndex = new IndexKeeper(ctx.layout.store, ctx.log.child({ part: 'store-index' }));
   ctx.store.onCommit(() => storeIndex.poke());
-  storeIndex.poke();
   const notifier = new ReplicaNotifier({ urls: ctx.config.replica.notify, log: ctx.log.child({ part: 'replica-notify' }) });
   notifier.start((listener) => ctx.store.onCommit(listener));
 

@@ -1,7 +1,7 @@
 // git's index of the store, for the people who look at DATA/store with git: `git status` there is
 // clean when the tree equals HEAD (the store is a git repo, CONTRACT.md). The store's own commits
 // use no index (store-commit.ts: a commit costs what it changes), so this keeps one for them, off
-// the write path: a moment (1 s) after a commit, the paths changed
+// the write path: once the store has been quiet a moment (1 s) after a commit, the paths changed
 // since the commit the index was last brought to are given to `git update-index --index-info`
 // (from `git diff-tree` of the two commits: a cost that follows the change, plus git reading and
 // writing the index file); with no such commit, the whole tree is read (`git read-tree -m`, which
@@ -9,9 +9,9 @@
 // `git status` compares those files by content (and, when it may write, records their stat data).
 //
 // One process keeps the index: the server (start-server.ts). Commits made by other processes are
-// picked up at the server's next commit or start. A sync that takes long (a million submissions:
-// the index file is hundreds of MB) spaces the next ones out, so it never takes more than a tenth
-// of the time.
+// picked up after the server's next commit. A sync that takes long (a million submissions: git
+// reads an index of millions of entries) waits for ten times as long a quiet, so it takes at most
+// a tenth of the time.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -20,6 +20,10 @@ import type { Logger } from '../config/logger.js';
 import { readHead } from './store-commit.js';
 
 const QUIET_MS = 1000;
+const MAX_BEHIND_MS = 60_000;
+/** A compact index (paths prefix-compressed), and split: a sync writes the entries it changed, not
+ *  the whole index (hundreds of MB at a million submissions). */
+const INDEX_CONFIG = ['-c', 'index.version=4', '-c', 'core.splitIndex=true'];
 /** what the index was last brought to, beside git's own files */
 const MARKER = 'morphux-index-head';
 
@@ -29,19 +33,24 @@ export class IndexKeeper {
   private again = false;
   private closed = false;
   private lastMs = 0;
+  /** when the first commit the index does not hold yet was made */
+  private behindSince: number | null = null;
 
   constructor(private readonly root: string, private readonly log: Logger) {}
 
-  /** A commit was made (or the server started): sync a moment later. Commits meanwhile wait for
-   *  that sync, so under a steady stream of them the index follows once a moment. */
+  /** A commit was made: sync once the store has been quiet for a moment (longer after a sync that
+   *  took long), and at the latest a minute after the first commit not yet in the index. */
   poke(): void {
     if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.run(), Math.max(QUIET_MS, this.lastMs * 10));
+    const now = Date.now();
+    this.behindSince ??= now;
+    const due = Math.min(now + Math.max(QUIET_MS, this.lastMs * 10), this.behindSince + MAX_BEHIND_MS);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), Math.max(0, due - now));
     this.timer.unref();
   }
 
@@ -73,6 +82,7 @@ export class IndexKeeper {
 
   private run(): void {
     this.timer = null;
+    this.behindSince = null;
     this.running = this.sync()
       .catch((err) => this.log.warn({ err }, 'store index not brought to HEAD; the next commit tries again'))
       .finally(() => {
@@ -101,7 +111,7 @@ export class IndexKeeper {
   }
 
   private async git(args: string[], input?: string): Promise<void> {
-    const r = await execa('git', args, { cwd: this.root, reject: false, ...(input !== undefined ? { input } : {}) });
+    const r = await execa('git', [...INDEX_CONFIG, ...args], { cwd: this.root, reject: false, ...(input !== undefined ? { input } : {}) });
     if (r.exitCode !== 0) throw new Error(`git ${args[0]}: ${String(r.stderr).trim().slice(0, 300)}`);
   }
 }
