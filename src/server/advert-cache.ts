@@ -6,8 +6,6 @@
 // So git-http-backend's answer is kept, per Git-Protocol header and repo config bytes, and replayed.
 // Only an answer that says `version 2` and carries no per-process session id is kept. The git
 // binary and its system and global config are taken as fixed while the server runs.
-import { createHash } from 'node:crypto';
-
 export interface KeptAnswer {
   status: number;
   headers: [string, string][];
@@ -28,7 +26,7 @@ export class AdvertCache {
   }
 
   static key(gitProtocol: string, repoConfig: Buffer): string {
-    return `${gitProtocol}\0${createHash('sha256').update(repoConfig).digest('hex')}`;
+    return `${gitProtocol}\0${repoConfig.toString('latin1')}`; // a few hundred bytes: kept as they are
   }
 
   get(key: string): KeptAnswer | undefined {

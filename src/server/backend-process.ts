@@ -26,7 +26,6 @@ export interface BackendProcess {
   child: ReturnType<typeof spawn>;
   /** SIGKILL to the whole group, once, unless it has exited; why goes to the log. */
   kill(why: string): void;
-  readonly killed: boolean;
   /** Wait for the exit and log it: a warning when it failed without being killed. True when it
    *  exited 0 and was not killed. */
   finished(): Promise<boolean>;
@@ -45,9 +44,6 @@ export function startBackend(backend: string, env: Record<string, string>, cwd: 
   let killed = false;
   return {
     child,
-    get killed() {
-      return killed;
-    },
     kill(why) {
       if (killed) return;
       killed = true;

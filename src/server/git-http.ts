@@ -142,6 +142,7 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     const body = await readSmallBody(req, limit);
     if (body === 'gone') return;
     if (body === 'too_large') return answer(res, 413, `Request body over ${limit} bytes`, { connection: 'close' });
+    // again: a slow body may have taken long, and a repo gone by now would be a 404 inside a 200
     if (!(await repoExists(reposRoot, r.name))) return answer(res, 404, 'Not found');
     await runBackend(req, res, r, user, { body });
   }

@@ -12,12 +12,13 @@
 // picked up after the server's next commit. A sync that takes long (a million submissions: git
 // reads an index of millions of entries) waits for ten times as long a quiet, so it takes at most
 // a tenth of the time.
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../config/logger.js';
+import { atomicWrite } from './atomic-write.js';
 import { readHead } from './store-commit.js';
+import { storeGit } from './store-git.js';
 
 const QUIET_MS = 1000;
 const MAX_BEHIND_MS = 60_000;
@@ -72,10 +73,9 @@ export class IndexKeeper {
     if (was === head && index) return;
     const started = performance.now();
     const changed = was && index ? await this.changedSince(was, head) : null;
-    if (changed) await this.git(['update-index', '-z', '--index-info'], changed);
-    else await this.git(['read-tree', ...(index ? ['-m'] : []), head]);
-    await writeFile(`${marker}.tmp`, `${head}\n`);
-    await rename(`${marker}.tmp`, marker);
+    if (changed) await storeGit(this.root, [...INDEX_CONFIG, 'update-index', '-z', '--index-info'], {}, changed);
+    else await storeGit(this.root, [...INDEX_CONFIG, 'read-tree', ...(index ? ['-m'] : []), head]);
+    await atomicWrite(marker, `${head}\n`);
     this.lastMs = performance.now() - started;
     this.log.debug({ head, paths: changed === null ? 'all' : changed.split('\0').length - 1, ms: Math.round(this.lastMs) }, 'store index in step with HEAD');
   }
@@ -97,10 +97,10 @@ export class IndexKeeper {
   /** `--index-info -z` lines for every path that differs between two commits; null when `from`
    *  cannot be compared (not a commit here). */
   private async changedSince(from: string, to: string): Promise<string | null> {
-    const r = await execa('git', ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to], { cwd: this.root, reject: false, encoding: 'buffer' });
-    if (r.exitCode !== 0) return null;
+    const diff = await storeGit(this.root, ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to]).catch(() => null);
+    if (diff === null) return null;
     // each entry: ":<old mode> <new mode> <old oid> <new oid> <status>\0<path>\0"
-    const fields = Buffer.from(r.stdout).toString('utf8').split('\0');
+    const fields = diff.split('\0');
     let out = '';
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const [, newMode, , newOid, status] = fields[i].slice(1).split(' ');
@@ -108,10 +108,5 @@ export class IndexKeeper {
       out += status === 'D' ? `0 ${'0'.repeat(newOid.length)}\t${file}\0` : `${newMode} ${newOid}\t${file}\0`;
     }
     return out;
-  }
-
-  private async git(args: string[], input?: string): Promise<void> {
-    const r = await execa('git', [...INDEX_CONFIG, ...args], { cwd: this.root, reject: false, ...(input !== undefined ? { input } : {}) });
-    if (r.exitCode !== 0) throw new Error(`git ${args[0]}: ${String(r.stderr).trim().slice(0, 300)}`);
   }
 }
