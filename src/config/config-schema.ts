@@ -5,6 +5,13 @@ import { z } from 'zod';
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
 
+/** A token bucket (service/throttle.ts): up to `burst` actions at once, then `per_minute` more a
+ *  minute, refilled steadily; null: not throttled. */
+const throttleBucket = (burst: number, perMinute: number) => z.object({
+  burst: z.number().int().min(1).default(burst),
+  per_minute: z.number().positive().default(perMinute),
+}).strict().nullable().prefault({});
+
 export const configSchema = z.object({
   /** where everything lives: repos/, store/, users/, state/, tmp/ */
   data: z.string().min(1).default('./var'),
@@ -112,6 +119,20 @@ export const configSchema = z.object({
     interval_seconds: z.number().int().min(1).default(30),
     /** on the primary: base URLs of replicas told after each store commit (POST <url>/internal/replica/notify) */
     notify: z.array(z.string().url().refine((u) => /^https?:/.test(u), 'an http(s) URL')).default([]),
+  }).strict().prefault({}),
+  /** per-user and per-address token buckets; a refused action gets a 429 (rate_limited) with Retry-After */
+  throttle: z.object({
+    enabled: z.boolean().default(true),
+    /** buckets kept per kind and scope; past it, full buckets are dropped first, then the least recently used */
+    max_keys: z.number().int().min(100).default(50_000),
+    /** sign-in attempts, per client address and per attempted user name */
+    sign_in: z.object({ per_user: throttleBucket(10, 5), per_address: throttleBucket(10, 5) }).strict().prefault({}),
+    /** a bad, expired or revoked token presented; not per user by default (anyone could lock a user out) */
+    auth_failure: z.object({ per_user: throttleBucket(20, 10).default(null), per_address: throttleBucket(20, 10) }).strict().prefault({}),
+    /** every mutating action: comments, votes, tags, reports, flags, submissions, tokens */
+    write: z.object({ per_user: throttleBucket(60, 30), per_address: throttleBucket(120, 60) }).strict().prefault({}),
+    /** the actions with big bodies (submissions, reports), which take from it instead of write */
+    upload: z.object({ per_user: throttleBucket(10, 2), per_address: throttleBucket(20, 4) }).strict().prefault({}),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -16,12 +16,14 @@ export const ErrorCodes = [
   'not_found',
   'already_exists',
   'too_large', // a body or archive over its configured limit
+  'unsupported_media_type', // a request body of a type the endpoint does not take
   'unsafe_archive', // traversal, links leading out, devices, bombs
   'config_invalid',
   'dependency', // a dependency cannot be resolved
   'infrastructure', // the machinery failed, not the package
   'timeout',
   'unavailable', // the server is at a limit (git processes at once): try again later
+  'rate_limited', // too many actions of one kind from one user or address (a throttle's bucket is empty); data.retry_after_s
   'conflict',
   'internal',
   'signature_invalid', // a signed index or artifact whose signature does not verify

@@ -20,12 +20,14 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   already_exists: 409,
   too_large: 413,
+  unsupported_media_type: 415,
   unsafe_archive: 422,
   config_invalid: 500,
   dependency: 422,
   infrastructure: 503,
   timeout: 504,
   unavailable: 503,
+  rate_limited: 429,
   conflict: 409,
   internal: 500,
   signature_invalid: 422,
@@ -42,6 +44,12 @@ export function httpStatus(code: ErrorCode): number {
   return STATUS[code];
 }
 
+/** The Retry-After value (whole seconds, at least 1) of a rate_limited error's data.retry_after_s. */
+export function retryAfter(data: Record<string, unknown>): string {
+  const s = Number(data.retry_after_s);
+  return String(Number.isFinite(s) && s >= 1 ? Math.ceil(s) : 1);
+}
+
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
@@ -54,6 +62,7 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
       return c.json(errorBody(err.code, 'internal error; see the server log'), status);
     }
     if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="morphux"');
+    if (status === 429) c.header('Retry-After', retryAfter(err.data));
     return c.json(errorBody(err.code, err.message), status);
   }
   log.error({ err, path: c.req.path }, 'unexpected error');
