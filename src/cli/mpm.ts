@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `mpm`: the Morphux package client. Talks only to the public HTTP API of a server
-// (--server URL / MPM_SERVER, --token T / MPM_TOKEN); --json for machine-readable output.
+// (--server URL / MPM_SERVER, --token T / MPM_TOKEN), on its origin only; --json for machine-readable
+// output. Wherever a command takes a submission, it takes a pkgid or a pkgurl of that server.
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -8,7 +9,8 @@ import { action } from './cli-support.js';
 import { mpmComment, mpmFlagStable, mpmSubmit, mpmSubmitReport, mpmTag, mpmVote } from './commands/mpm-actions.js';
 import { mpmGet } from './commands/mpm-get.js';
 import { mirrorSettings, mpmMirrorGet } from './commands/mpm-mirror-get.js';
-import { MpmClient } from './mpm-client.js';
+import { submissionArg } from './commands/mpm-submission-arg.js';
+import { isAbsolute, MpmClient } from './mpm-client.js';
 
 const program = new Command('mpm')
   .description('Morphux package client')
@@ -43,18 +45,20 @@ program.command('query [text]').description('search packages by name and descrip
     print(r, () => r.items.map((i) => `${i.name} ${i.latest_version ?? '-'}  ${i.description}`).join('\n') || 'no packages found');
   }));
 
-program.command('info <name-or-pkgid>').description('a package (name) or a submission (pkgid)')
+program.command('info <name-or-submission>').description('a package (name) or a submission (pkgid or pkgurl)')
   .action(action(async (what: string) => {
-    if (/^[0-9]+$/.test(what)) {
-      const r = await client().json<{ submission: { name: string; version: string; submitter: string; sha256: string }; status: { state: string; reason: string | null } }>('GET', `/api/v1/pkg/${what}`);
-      print(r, () => `${r.submission.name} ${r.submission.version} (pkgid ${what}) by ${r.submission.submitter}: ${r.status.state}${r.status.reason ? ` (${r.status.reason})` : ''}\nsha256 ${r.submission.sha256}`);
+    if (/^[0-9]+$/.test(what) || isAbsolute(what)) {
+      const c = client();
+      const pkgid = submissionArg(c, what);
+      const r = await c.json<{ submission: { name: string; version: string; submitter: string; sha256: string }; status: { state: string; reason: string | null } }>('GET', `/api/v1/pkg/${pkgid}`);
+      print(r, () => `${r.submission.name} ${r.submission.version} (pkgid ${pkgid}) by ${r.submission.submitter}: ${r.status.state}${r.status.reason ? ` (${r.status.reason})` : ''}\nsha256 ${r.submission.sha256}`);
       return;
     }
     const r = await client().json<{ name: string; maintainers: string[]; submissions: Array<{ pkgid: number; version: string; state: string; stable: boolean }> }>('GET', `/api/v1/ports/${encodeURIComponent(what)}`);
     print(r, () => [`${r.name} — maintainers: ${r.maintainers.join(', ') || 'none'}`, ...r.submissions.map((s) => `  ${s.pkgid}\t${s.version}\t${s.state}${s.stable ? '\tstable' : ''}`)].join('\n'));
   }));
 
-program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@stable or a PKGURL; checks its sha256')
+program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@stable, a PKGID or a PKGURL; checks its sha256')
   .option('-o, --output <file>', 'where to write the .tgz')
   .option('--extract <dir>', 'unpack into this folder instead')
   .option('--mirror [url]', 'fetch the built binaries from a signed mirror (ftp://, ftps://, http(s)://; no URL: MPM_MIRROR or the mpm config)')
@@ -64,7 +68,8 @@ program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@sta
   .option('--arch <arch>', 'with --mirror: architecture', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
   .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; arch: string }) => {
     if (o.mirror !== undefined) {
-      const m = await mpmMirrorGet({ ...(await mirrorSettings(o)), spec, arch: o.arch, output: o.output, extract: o.extract });
+      const which = isAbsolute(spec) ? String(submissionArg(client(), spec)) : spec;
+      const m = await mpmMirrorGet({ ...(await mirrorSettings(o)), spec: which, arch: o.arch, output: o.output, extract: o.extract });
       print(m, () => `${m.name} ${m.version} (pkgid ${m.pkgid}, ${m.arch}) from ${m.mirror}, index #${m.sequence}: verified -> ${m.file ?? m.extracted}`);
       return;
     }
@@ -72,35 +77,36 @@ program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@sta
     print(r, () => `${r.name} ${r.version}: ${r.pkgurl} -> ${r.file ?? r.extracted} (sha256 ${r.sha256})`);
   }));
 
-program.command('show-reports <pkgid>').description('build reports of a submission')
-  .action(action(async (pkgid: string) => {
-    const r = await client().json<{ items: Array<{ n: number; reporter: string; status: string; arch: string; reason: string | null; created_at: string }> }>('GET', `/api/v1/pkg/${encodeURIComponent(pkgid)}/reports?limit=500`);
+program.command('show-reports <submission>').description('build reports of a submission (pkgid or pkgurl)')
+  .action(action(async (submission: string) => {
+    const c = client();
+    const r = await c.json<{ items: Array<{ n: number; reporter: string; status: string; arch: string; reason: string | null; created_at: string }> }>('GET', `/api/v1/pkg/${submissionArg(c, submission)}/reports?limit=500`);
     print(r, () => r.items.map((i) => `#${i.n} ${i.created_at} ${i.reporter} ${i.arch} ${i.status}${i.reason ? ` (${i.reason})` : ''}`).join('\n') || 'no reports');
   }));
 
 program.command('submit <dir>').description('pack a package directory (package.json at its root) and submit it; prints the pkgid and pkgurl')
   .action(action(async (dir: string) => mpmSubmit(client(), print, dir)));
 
-program.command('flag-stable <pkgid>').description('flag a submission stable (maintainers and admins); it moves from the previous one')
+program.command('flag-stable <submission>').description('flag a submission (pkgid or pkgurl) stable (maintainers and admins); it moves from the previous one')
   .option('--clear', 'remove the flag instead', false)
-  .action(action(async (pkgid: string, o: { clear: boolean }) => mpmFlagStable(client(), print, pkgid, o.clear)));
+  .action(action(async (submission: string, o: { clear: boolean }) => mpmFlagStable(client(), print, submission, o.clear)));
 
-program.command('submit-report <pkgid>').description('report how a submission built for you')
+program.command('submit-report <submission>').description('report how a submission (pkgid or pkgurl) built for you')
   .requiredOption('--status <status>', 'ok or failed')
   .option('--arch <arch>', 'the architecture you built on', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
   .option('--log <file>', 'the build log to attach (- for stdin)')
   .option('--message <text>', 'a one-line summary')
-  .action(action(async (pkgid: string, o: { status: string; arch: string; log?: string; message?: string }) => mpmSubmitReport(client(), print, pkgid, o)));
+  .action(action(async (submission: string, o: { status: string; arch: string; log?: string; message?: string }) => mpmSubmitReport(client(), print, submission, o)));
 
-program.command('comment <pkgid> [text]').description('comment on a submission; without text, list its comments')
-  .action(action(async (pkgid: string, text: string | undefined) => mpmComment(client(), print, pkgid, text)));
+program.command('comment <submission> [text]').description('comment on a submission (pkgid or pkgurl); without text, list its comments')
+  .action(action(async (submission: string, text: string | undefined) => mpmComment(client(), print, submission, text)));
 
-program.command('tag <pkgid> <tag>').description('tag a submission')
+program.command('tag <submission> <tag>').description('tag a submission (pkgid or pkgurl)')
   .option('--remove', 'remove the tag instead', false)
-  .action(action(async (pkgid: string, tag: string, o: { remove: boolean }) => mpmTag(client(), print, pkgid, tag, o.remove)));
+  .action(action(async (submission: string, tag: string, o: { remove: boolean }) => mpmTag(client(), print, submission, tag, o.remove)));
 
-program.command('vote <pkgid>').description('vote for a submission (one vote per user)')
+program.command('vote <submission>').description('vote for a submission, pkgid or pkgurl (one vote per user)')
   .option('--remove', 'withdraw your vote', false)
-  .action(action(async (pkgid: string, o: { remove: boolean }) => mpmVote(client(), print, pkgid, o.remove)));
+  .action(action(async (submission: string, o: { remove: boolean }) => mpmVote(client(), print, submission, o.remove)));
 
 await program.parseAsync(process.argv);

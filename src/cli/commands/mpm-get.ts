@@ -2,6 +2,8 @@
 // concrete pkgurl, downloads it (a progress bar on a terminal), checks its sha256 against the
 // submission, writes the .tgz (or unpacks it with --extract DIR) and records the final pkgurl —
 // the redirect target, not the query URL (the mpwa design) — in the local record of fetches.
+// Only the server's origin is ever asked; the name and version it answers are checked before
+// they make a file name.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +13,9 @@ import cliProgress from 'cli-progress';
 import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
-import type { MpmClient } from '../mpm-client.js';
+import { checkVersion } from '../../domain/version.js';
+import { isAbsolute, type MpmClient } from '../mpm-client.js';
+import { submissionArg } from './mpm-submission-arg.js';
 
 export interface GetResult {
   spec: string;
@@ -35,10 +39,9 @@ export interface GetOptions {
   progress: boolean;
 }
 
-/** The query URL for a spec, or the pkgurl itself. */
+/** The query URL for a spec, or the pkgurl (a PKGID's, or a PKGURL on the server's origin). */
 export function specUrl(client: MpmClient, spec: string): string {
-  if (/^https?:\/\//.test(spec)) return spec;
-  if (/^[0-9]+$/.test(spec)) return client.url(`/pkg/${spec}`);
+  if (/^[0-9]+$/.test(spec) || isAbsolute(spec)) return client.url(`/pkg/${submissionArg(client, spec)}`);
   const at = spec.indexOf('@');
   const name = checkPackageName(at < 0 ? spec : spec.slice(0, at));
   const which = at < 0 ? '' : spec.slice(at + 1);
@@ -46,17 +49,23 @@ export function specUrl(client: MpmClient, spec: string): string {
   return client.url(`/port/${name}${which ? `/${encodeURIComponent(which)}` : ''}`);
 }
 
-/** Follows 301s from a query URL to the pkgurl it resolves to. */
+/** Follows 301s from a query URL to the pkgurl it resolves to, on the server's origin only. */
 export async function resolvePkgurl(client: MpmClient, queryUrl: string): Promise<string> {
   let url = queryUrl;
   for (let hops = 0; !/\/pkg\/[0-9]+$/.test(new URL(url).pathname); hops++) {
     if (hops > 5) throw new MorphuxError('bad_request', `too many redirects from ${queryUrl}`);
     const res = await client.request('GET', url, { redirect: 'manual' });
+    await res.body?.cancel();
     const loc = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !loc) throw new MorphuxError('bad_request', `${url} did not redirect to a pkgurl`);
-    url = new URL(loc, url).toString();
+    url = client.onOrigin(loc, `a redirect from ${url}`, url);
   }
   return url;
+}
+
+/** The submission's name and version, refused (invalid_name, invalid_version) unless each is safe as a file name part. */
+function checkedIdentity(s: { name?: unknown; version?: unknown }): { name: string; version: string } {
+  return { name: checkPackageName(s.name), version: checkVersion(s.version) };
 }
 
 async function download(client: MpmClient, url: string, label: string, progress: boolean): Promise<Buffer> {
@@ -88,7 +97,7 @@ export async function mpmGet(client: MpmClient, spec: string, opts: GetOptions):
   const url = await resolvePkgurl(client, queryUrl);
   const pkgid = Number(/\/pkg\/([0-9]+)$/.exec(new URL(url).pathname)![1]);
   const meta = await client.json<{ submission: { name: string; version: string; sha256: string } }>('GET', `/api/v1/pkg/${pkgid}`);
-  const { name, version } = meta.submission;
+  const { name, version } = checkedIdentity(meta?.submission ?? {});
   const bytes = await download(client, url, `${name} ${version}`, opts.progress);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== meta.submission.sha256) throw new MorphuxError('unsafe_archive', `sha256 mismatch for ${url}: got ${sha256}, the submission says ${meta.submission.sha256}`);

@@ -5,6 +5,7 @@
 // pinned ones on); the artifact's size and sha256 are the index's;
 // it decrypts (AES-256-GCM, authenticated) and its detached signature verifies. Only then is
 // anything written (the file, or the unpacked tree, and the replay state). Any failure: nothing.
+// The index's name, version and arch are checked before they make a file name; no token is sent.
 import { createHash, type KeyObject } from 'node:crypto';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
@@ -16,10 +17,11 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import { verifyRotation } from '../../domain/key-rotation.js';
+import { checkPackageName } from '../../domain/names.js';
 import { openArtifact, verifyArtifactSig } from '../../domain/sealed-artifact.js';
 import { parsePublicKey, signingKeyId, verifySignedIndex, type IndexEntry } from '../../domain/signed-index.js';
 import { trustedCas } from '../../domain/tls-trust.js';
-import { compareVersions } from '../../domain/version.js';
+import { checkVersion, compareVersions } from '../../domain/version.js';
 import { MirrorSource } from './mpm-mirror-source.js';
 
 export interface MirrorGetOptions {
@@ -126,6 +128,7 @@ export async function mpmMirrorGet(o: MirrorGetOptions): Promise<MirrorGetResult
     await followRotations(src, indexKeyId(indexText), trusted);
     const index = verifySignedIndex(indexText, { trusted, now: o.now ?? new Date(), lastSequence: state[mirrorKey]?.sequence });
     const entry = pickEntry(index.artifacts, o.spec, o.arch);
+    checkFileNameParts(entry);
     const sealed = await src.get(entry.path, 4 * 1024 ** 3, (n) => o.progress?.(entry.path, n));
     const sha256 = createHash('sha256').update(sealed).digest('hex');
     if (sealed.length !== entry.size || sha256 !== entry.sha256) {
@@ -148,6 +151,13 @@ export async function mpmMirrorGet(o: MirrorGetOptions): Promise<MirrorGetResult
   } finally {
     src.close();
   }
+}
+
+/** Refuses an index entry whose name, version or arch could not be one part of a file name. */
+function checkFileNameParts(id: { name: string; version: string; arch: string }): void {
+  checkPackageName(id.name);
+  checkVersion(id.version);
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(id.arch)) throw new MorphuxError('bad_request', `the mirror's index names a bad arch ${JSON.stringify(id.arch.slice(0, 40))}`);
 }
 
 /** The key id an index envelope names (not yet checked: verifySignedIndex does that), or null. */
