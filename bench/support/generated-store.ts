@@ -170,7 +170,7 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
     const k = (pkgid - 1) % perPackage;
     const failed = pkgid % 10 === 0;
     return {
-      pkgid, version: `1.${k}.${i % 17}`, state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, submitter: 'alice',
+      pkgid, version: `1.${k}.${i % 17}`, state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, submitter: 'alice', submitter_role: 'maintainer',
       submitted_at: now, updated_at: now, commit: null, stable: k === perPackage - 1 && i % 3 === 0, tags: k % 4 ? [] : [`u${i % 13}`],
       votes: (i + k) % 7, failed_reports: 0,
     };
@@ -218,7 +218,7 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
     feed.push(`C tpl${(sub.stable ? 1 : 0) | (sub.tags.length ? 2 : 0) | (sub.votes ? 4 : 0)} t\n`);
     file('portpkg.tgz', tgz, 0);
     file('unpacked/package.json', manifest(i, sub.version), null);
-    file('meta/submission_info.json', JSON.stringify({ pkgid, name: pkgName(i), version: sub.version, submitter: 'alice', submitted_at: now, source: { type: 'upload', filename: null }, sha256: tgzSha256, size: tgz.length, description: description(i), category: CATEGORIES[i % 5], tags: [`t${i % 50}`], dependencies: {}, build_dependencies: {} }), null);
+    file('meta/submission_info.json', JSON.stringify({ pkgid, name: pkgName(i), version: sub.version, submitter: 'alice', submitter_role: 'maintainer', submitted_at: now, source: { type: 'upload', filename: null }, sha256: tgzSha256, size: tgz.length, description: description(i), category: CATEGORIES[i % 5], tags: [`t${i % 50}`], dependencies: {}, build_dependencies: {} }), null);
     const status = statuses[sub.state === 'failed' ? 1 : 0]!;
     file('meta/status.json', status.text, status.mark);
     // what the index entry says of flags, tags and votes, as fsck derives it from the tree

@@ -3,13 +3,12 @@
 // eligible good pkgid of that version. Either a pkgid or why there is none.
 import { isPackageName } from '../domain/names.js';
 import { compareVersions } from '../domain/version.js';
-import type { AppContext } from './app-context.js';
-import { eligibleEntries } from './eligible-candidates.js';
+import { eligibleEntries, type EligibleContext } from './eligible-candidates.js';
 
 export type QueryTarget = { pkgid: number } | { none: string };
 
 /** which: null for /port/<name>, 'stable', or a version. */
-export async function queryTarget(ctx: Pick<AppContext, 'catalog' | 'owners' | 'users'>, name: string, which: string | null): Promise<QueryTarget> {
+export async function queryTarget(ctx: EligibleContext, name: string, which: string | null): Promise<QueryTarget> {
   if (!isPackageName(name)) return { none: `no package ${JSON.stringify(name.slice(0, 80))}` };
   if (which === null) {
     const best = (await eligibleEntries(ctx, name))[0];

@@ -4,7 +4,7 @@
 import { MorphuxError } from '../domain/errors.js';
 import { parseManifest, type Manifest } from '../domain/manifest.js';
 import { createSubmission } from '../store/create-submission.js';
-import type { SubmissionInfo, SubmissionSource } from '../store/submission-types.js';
+import type { SubmissionInfo, SubmissionSource, SubmitterRole } from '../store/submission-types.js';
 import { inspectPortpkg, portpkgLimits } from '../store/unpack-portpkg.js';
 import type { Config } from '../config/config-schema.js';
 import type { AppContext } from './app-context.js';
@@ -31,11 +31,25 @@ export async function checkPortpkg(limits: Config['portpkg'], tgz: Buffer, expec
   return manifest;
 }
 
+/**
+ * Whether `submitter` speaks for package `name` now: an admin (never a worker account), else one
+ * of its maintainers, else a plain user. Recorded with the submission (submission_info.json
+ * `submitter_role`) and never recomputed: later changes to maintainers or admins do not change
+ * what an existing submission may stand for.
+ */
+export async function submitterRole(ctx: Pick<AppContext, 'users' | 'owners'>, submitter: string, name: string): Promise<SubmitterRole> {
+  const user = await ctx.users.get(submitter);
+  if (user?.admin && !user.worker) return 'admin';
+  if ((await ctx.owners.get(name))?.maintainers.includes(submitter)) return 'maintainer';
+  return 'user';
+}
+
 export async function submitPortpkg(ctx: AppContext, input: SubmitInput): Promise<SubmissionInfo> {
   const manifest = await checkPortpkg(ctx.config.portpkg, input.tgz, input.expectName, input.expectVersion);
-  const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, source: input.source, tgz: input.tgz });
+  const role = await submitterRole(ctx, input.submitter, manifest.name);
+  const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, submitterRole: role, source: input.source, tgz: input.tgz });
   for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: info.pkgid, arch });
-  ctx.log.info({ pkgid: info.pkgid, name: info.name, version: info.version, submitter: info.submitter, source: info.source.type }, 'submission queued');
+  ctx.log.info({ pkgid: info.pkgid, name: info.name, version: info.version, submitter: info.submitter, role, source: info.source.type }, 'submission queued');
   return info;
 }
 

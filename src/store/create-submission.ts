@@ -1,21 +1,25 @@
 // Creates a submission: a new pkgid folder with portpkg.tgz, unpacked/, meta/submission_info.json
 // and meta/status.json (queued) — which is also the build job — the package's port/common tree and
 // its index entry, all in one store commit. The folder is staged in tmp/ and renamed into place,
-// so no reader ever sees a half-written submission.
+// so no reader ever sees a half-written submission. The submitter's role (decided by the service)
+// is recorded in submission_info.json and the index entry; only a maintainer's or an admin's
+// submission becomes the package's face (port-index.ts, takeFace).
 import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../domain/manifest.js';
 import { allocatePkgid } from './allocate-pkgid.js';
-import { updatePortIndex } from './port-index.js';
+import { takeFace, updatePortIndex } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso, type SubmissionInfo, type SubmissionSource, type SubmissionStatus } from './submission-types.js';
+import { nowIso, type SubmissionInfo, type SubmissionSource, type SubmissionStatus, type SubmitterRole } from './submission-types.js';
 import { unpackPortpkg } from './unpack-portpkg.js';
 
 export interface NewSubmission {
   manifest: Manifest;
   submitter: string;
+  /** whether the submitter spoke for the package when submitting (service/submit-portpkg.ts decides) */
+  submitterRole: SubmitterRole;
   source: SubmissionSource;
   /** the portpkg .tgz, already checked by inspectPortpkg */
   tgz: Buffer;
@@ -41,6 +45,7 @@ export async function createSubmission(store: Store, s: NewSubmission): Promise<
         name: manifest.name,
         version: manifest.version,
         submitter: s.submitter,
+        submitter_role: s.submitterRole,
         submitted_at: now,
         source: s.source,
         sha256,
@@ -57,11 +62,9 @@ export async function createSubmission(store: Store, s: NewSubmission): Promise<
       await tx.placeDir(path.join(staging, 'pkg'), storePaths.portpkgDir(pkgid));
       await tx.replaceDir(path.join(staging, 'common'), storePaths.common(manifest.name));
       await updatePortIndex(tx, manifest.name, (ix) => {
-        ix.description = info.description;
-        ix.category = info.category;
-        ix.tags = info.tags;
+        takeFace(ix, pkgid, s.submitterRole, info);
         ix.submissions.push({
-          pkgid, version: info.version, state: 'queued', reason: null, submitter: info.submitter,
+          pkgid, version: info.version, state: 'queued', reason: null, submitter: info.submitter, submitter_role: s.submitterRole,
           submitted_at: now, updated_at: now, commit: s.source.type === 'git' ? s.source.commit : null, stable: false, tags: [], votes: 0, failed_reports: 0,
         });
       });

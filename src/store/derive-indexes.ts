@@ -2,12 +2,15 @@
 // the meta documents of each pkgid folder): the source of truth that reindex writes and fsck
 // compares. deriveDocsMeta is also what meta changes use to refresh an entry, so both agree; the
 // failed-report count, which needs every report read, is kept up by the change that adds one.
+// The package's face (description, category, tags) comes from its newest submission made by a
+// maintainer or an admin (takeFace, shared with create-submission.ts), each entry carrying the
+// submitter role recorded in submission_info.json (roleOf: older files have none).
 import { readdir } from 'node:fs/promises';
 import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
-import { emptyPortIndex, type PortIndex, type PortIndexEntry } from './port-index.js';
+import { emptyPortIndex, takeFace, type PortIndex, type PortIndexEntry } from './port-index.js';
 import { checkPkgid, storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import type { BuildReport, SubmissionInfo, SubmissionStatus } from './submission-types.js';
+import { roleOf, type BuildReport, type SubmissionInfo, type SubmissionStatus } from './submission-types.js';
 
 export type EntryMeta = Pick<PortIndexEntry, 'stable' | 'tags' | 'votes' | 'failed_reports'>;
 export type DocsMeta = Omit<EntryMeta, 'failed_reports'>;
@@ -88,11 +91,10 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
     maxPkgid = Math.max(maxPkgid, pkgid);
     const ix = indexes.get(info.name) ?? emptyPortIndex(info.name);
     indexes.set(info.name, ix);
-    ix.description = info.description;
-    ix.category = info.category;
-    ix.tags = info.tags;
+    const role = roleOf(info);
+    takeFace(ix, pkgid, role, info);
     ix.submissions.push({
-      pkgid, version: info.version, state: status.state, reason: status.reason, submitter: info.submitter,
+      pkgid, version: info.version, state: status.state, reason: status.reason, submitter: info.submitter, submitter_role: role,
       submitted_at: info.submitted_at, updated_at: status.updated_at,
       commit: info.source.type === 'git' ? info.source.commit : null,
       stable: meta.stable, tags: meta.tags, votes: meta.votes, failed_reports: meta.failed_reports,

@@ -7,6 +7,7 @@ import { Low, type Adapter } from 'lowdb';
 import { readJsonFileSync } from './atomic-write.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
+import { speaksForPackage, type SubmitterRole } from './submission-types.js';
 
 export type BuildState = 'queued' | 'building' | 'good' | 'failed';
 
@@ -16,6 +17,8 @@ export interface PortIndexEntry {
   state: BuildState;
   reason: string | null;
   submitter: string;
+  /** submission_info.json's submitter_role (absent in indexes written before it: read it with roleOf()) */
+  submitter_role?: SubmitterRole;
   submitted_at: string;
   updated_at: string;
   /** git commit of a pushed submission, null for an upload */
@@ -31,10 +34,38 @@ export interface PortIndexEntry {
 
 export interface PortIndex {
   name: string;
+  /** the package's face: description, category and tags of its newest (highest pkgid) submission
+   *  made by a maintainer or an admin; '', null and [] when there is none (takeFace) */
   description: string;
   category: string | null;
   tags: string[];
   submissions: PortIndexEntry[];
+}
+
+/**
+ * May query URLs (`/port/<name>`, `/port/<name>/<version>`, dependency resolution) serve this
+ * entry, once it is good? Only when it was made by a maintainer or an admin (as recorded at
+ * submission time), or flagged stable (CONTRACT.md, "HTTP"). The package list's latest version
+ * (port-summary.ts) counts the same entries.
+ */
+export const queryEligible = (e: PortIndexEntry): boolean => e.stable || speaksForPackage(e);
+
+/**
+ * Makes a submission the package's face (description, category, tags) when it spoke for the
+ * package and no newer (higher pkgid) entry of the index did: a plain user's submission never
+ * changes what the package shows. Called with the submissions before this one's entry is added,
+ * by the incremental writer (create-submission.ts) and by the tree's derivation
+ * (derive-indexes.ts) alike, so that both give the same index.
+ * A stable flag does not count here, although it makes a user's submission servable by
+ * /port/<name>: the face follows the stricter rule (who submitted), which never changes after
+ * the fact, so flags and unflags never have to rewrite it.
+ */
+export function takeFace(ix: PortIndex, pkgid: number, role: SubmitterRole, face: Pick<PortIndex, 'description' | 'category' | 'tags'>): void {
+  if (role === 'user') return;
+  if (ix.submissions.some((e) => e.pkgid > pkgid && speaksForPackage(e))) return;
+  ix.description = face.description;
+  ix.category = face.category;
+  ix.tags = face.tags;
 }
 
 /** lowdb adapter: JSON in the store's tree. Reads the working tree; writes go through the store

@@ -4,7 +4,7 @@
 // look at. Small strings that repeat across packages (categories, tags, submitters, and the
 // arrays of them) are interned, so 100,000 summaries share them.
 import { compareVersions } from '../domain/version.js';
-import type { PortIndex, PortIndexEntry } from './port-index.js';
+import { queryEligible, type PortIndex, type PortIndexEntry } from './port-index.js';
 
 /** One row of a package list (the API's /api/v1/ports items), fields in this order. */
 export interface PortListItem {
@@ -12,6 +12,8 @@ export interface PortListItem {
   description: string;
   category: string | null;
   tags: string[];
+  /** the highest version (then pkgid) among the submissions query URLs could serve (queryEligible:
+   *  a maintainer's or an admin's, or the stable one), whatever their build state */
   latest_version: string | null;
   latest_pkgid: number | null;
   stable_pkgid: number | null;
@@ -81,8 +83,11 @@ export function summarise(ix: PortIndex, intern: Interner): { summary: PortSumma
   const tags = new Set(ix.tags);
   const submitters = new Set<string>();
   for (const s of ix.submissions) {
-    const c = latest ? compareVersions(s.version, latest.version) : 1;
-    if (c > 0 || (c === 0 && s.pkgid > latest!.pkgid)) latest = s;
+    // a plain user's submission is listed and counted, but never the package's latest
+    if (queryEligible(s)) {
+      const c = latest ? compareVersions(s.version, latest.version) : 1;
+      if (c > 0 || (c === 0 && s.pkgid > latest!.pkgid)) latest = s;
+    }
     if (s.stable) {
       stable ??= s;
       if (s.updated_at > stableUpdatedAt) stableUpdatedAt = s.updated_at;

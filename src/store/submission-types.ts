@@ -7,11 +7,21 @@ export type SubmissionSource =
   | { type: 'git'; repo: string; ref: string; commit: string }
   | { type: 'upload'; filename: string | null };
 
+/**
+ * Whether the submitter spoke for the package when the submission was made: a maintainer of it,
+ * an admin, or any other registered user (mpwa lets anyone submit a revision of any package; such
+ * a submission is listed, built and reachable by its pkgid, but never speaks for the package).
+ * Decided by the service at submission time and recorded, never recomputed.
+ */
+export type SubmitterRole = 'maintainer' | 'admin' | 'user';
+
 export interface SubmissionInfo {
   pkgid: number;
   name: string;
   version: string;
   submitter: string;
+  /** absent in submission_info.json written before the field existed: read it with roleOf() */
+  submitter_role?: SubmitterRole;
   submitted_at: string;
   source: SubmissionSource;
   /** sha256 of portpkg.tgz, hex */
@@ -23,6 +33,29 @@ export interface SubmissionInfo {
   dependencies: Record<string, string>;
   build_dependencies: Record<string, string>;
 }
+
+/** What roleOf() reads: a submission_info.json, or a port index entry (whose `commit` is null for an upload). */
+export type RoleSource =
+  | { submitter_role?: SubmitterRole | string; source: SubmissionSource }
+  | { submitter_role?: SubmitterRole | string; commit: string | null };
+
+/**
+ * The recorded submitter role of a submission or of its index entry. Written before the field
+ * existed: a git push always needed a maintainer or an admin ('maintainer'), an upload did not
+ * ('user'). A value that is none of the three speaks for nobody ('user').
+ */
+export function roleOf(x: RoleSource): SubmitterRole {
+  const r = x.submitter_role;
+  if (r === undefined || r === null) {
+    const git = 'source' in x ? x.source?.type === 'git' : x.commit != null;
+    return git ? 'maintainer' : 'user';
+  }
+  return r === 'maintainer' || r === 'admin' ? r : 'user';
+}
+
+/** Did the submitter speak for the package (a maintainer or an admin)? Only such submissions
+ *  make what the package shows: its description, category and tags. */
+export const speaksForPackage = (x: RoleSource): boolean => roleOf(x) !== 'user';
 
 /** What a build measured (the builder's BuildMeasurements is this type). */
 export interface BuildMeasurements {

@@ -76,7 +76,7 @@ describe('BuildWorker (runner double)', () => {
     await create({ gzip: true, file: path.join(dir, '..', `${path.basename(dir)}.tgz`), cwd: dir }, ['package.json']);
     const tgz = await readFile(path.join(dir, '..', `${path.basename(dir)}.tgz`));
     const info = await createSubmission(ctx.store, {
-      manifest: parseManifest(JSON.stringify({ build: ['true'], ...manifest })), submitter: 'alice', source: { type: 'upload', filename: null }, tgz,
+      manifest: parseManifest(JSON.stringify({ build: ['true'], ...manifest })), submitter: 'alice', submitterRole: 'admin', source: { type: 'upload', filename: null }, tgz,
     });
     for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: info.pkgid, arch });
     return info.pkgid;

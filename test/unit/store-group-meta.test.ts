@@ -31,7 +31,7 @@ describe('grouped meta changes and the index', () => {
     const tgz = await packFixture('hello');
     const ids: number[] = [];
     for (const version of ['1.0', '1.1', '1.2']) {
-      const info = await createSubmission(store, { manifest: { name: 'hello', version } as never, submitter: 'alice', source: { type: 'upload', filename: null } as never, tgz });
+      const info = await createSubmission(store, { manifest: { name: 'hello', version } as never, submitter: 'alice', submitterRole: 'maintainer', source: { type: 'upload', filename: null } as never, tgz });
       await updateStatus(store, info.pkgid, { message: 'built', actor: 'morphux', change: (s) => { s.state = 'good'; } });
       ids.push(info.pkgid);
     }

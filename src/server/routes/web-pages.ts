@@ -8,15 +8,20 @@ import { checkPackageName, checkTag } from '../../domain/names.js';
 import { compareVersions } from '../../domain/version.js';
 import type { AppContext } from '../../service/app-context.js';
 import { queryPorts, type PortListItem } from '../../service/query-ports.js';
+import { queryEligible } from '../../store/port-index.js';
 import { portpkgDir } from '../../store/store-paths.js';
+import type { RoleSource } from '../../store/submission-types.js';
 import { bytes, page, stateBadge, type Html } from '../web/html-layout.js';
-import { submissionPage } from '../web/read-models.js';
+import { byPlainUser, submissionPage } from '../web/read-models.js';
 import { parsePkgid } from './api-packages.js';
 import { sessionOf } from './web-session.js';
 import { htmlErrors } from '../web/html-errors.js';
 import { actionForms } from '../web/action-forms.js';
 
 const PAGE_SIZE = 50;
+
+/** The mark of a submission made by a plain user: listed and reachable, but not the package's word. */
+const userMark = (): Html => html`<span class="by-user" data-submitter-role="user">submitted by a user, not a maintainer</span>`;
 
 function portTable(items: PortListItem[]): Html {
   if (items.length === 0) return html`<p>No packages found.</p>`;
@@ -78,6 +83,8 @@ ${portTable(shown)}${pager(c, found.total, pageNo)}`);
     if (!ix && !owners) throw new MorphuxError('not_found', `no package ${name}`);
     const subs = [...(ix?.submissions ?? [])].sort((a, b) => compareVersions(b.version, a.version) || b.pkgid - a.pkgid);
     const stable = subs.find((s) => s.stable);
+    // the list's latest_version (port-summary.ts): a maintainer's, an admin's or the stable one
+    const latest = subs.find(queryEligible);
     const votes = subs.reduce((n, s) => n + (s.votes ?? 0), 0);
     return render(c, name, html`<h1>${name}</h1>
 <p>${ix?.description ?? ''}</p>
@@ -85,6 +92,7 @@ ${portTable(shown)}${pager(c, found.total, pageNo)}`);
 <dt>Maintainers</dt><dd>${(owners?.maintainers ?? []).join(', ') || '–'}</dd>
 <dt>Category</dt><dd>${ix?.category ? html`<a href="/category/${ix.category}">${ix.category}</a>` : '–'}</dd>
 <dt>Tags</dt><dd class="tags">${(ix?.tags ?? []).map((t) => html`<a href="/tag/${t}">${t}</a>`)}</dd>
+<dt>Latest</dt><dd>${latest ? html`<a href="/submissions/${latest.pkgid}" data-latest-pkgid="${latest.pkgid}">${latest.version} (pkgid ${latest.pkgid})</a>` : '–'}</dd>
 <dt>Stable</dt><dd>${stable ? html`<a href="/submissions/${stable.pkgid}">${stable.version} (pkgid ${stable.pkgid})</a>` : 'not flagged'}</dd>
 <dt>Votes</dt><dd>${votes}</dd>
 <dt>Clone</dt><dd><code>git clone ${ctx.publicUrl}/${name}.git</code></dd>
@@ -95,14 +103,14 @@ ${portTable(shown)}${pager(c, found.total, pageNo)}`);
 
   app.get('/submissions/:pkgid', async (c) => {
     const pkgid = parsePkgid(c.req.param('pkgid'));
-    const { view, reports, comments } = await submissionPage(ctx, pkgid);
+    const { view, role, reports, comments } = await submissionPage(ctx, pkgid);
     const s = view.submission;
     const b = view.status.build;
     const session = await sessionOf(ctx, c);
     return render(c, `${s.name} ${s.version} (pkgid ${pkgid})`, html`<h1><a href="/packages/${s.name}">${s.name}</a> ${s.version} <span class="muted">pkgid ${pkgid}</span></h1>
 <dl>
 <dt>State</dt><dd>${stateBadge(view.status.state, view.status.reason)}${view.status.message && view.status.state === 'failed' ? html` — ${view.status.message}` : ''}</dd>
-<dt>Submitted</dt><dd>${s.submitted_at} by ${s.submitter} (${s.source.type === 'git' ? html`git commit <code>${s.source.commit.slice(0, 12)}</code>` : 'upload'})</dd>
+<dt>Submitted</dt><dd>${s.submitted_at} by ${s.submitter} (${s.source.type === 'git' ? html`git commit <code>${s.source.commit.slice(0, 12)}</code>` : 'upload'})${role === 'user' ? html` · ${userMark()}` : ''}</dd>
 <dt>Download</dt><dd><a href="/pkg/${pkgid}">${ctx.publicUrl}/pkg/${pkgid}</a> <span class="muted">sha256 <code>${s.sha256}</code></span></dd>
 <dt>Stable</dt><dd>${view.flags.stable ? 'yes' : 'no'}</dd>
 <dt>Tags</dt><dd class="tags">${view.tags.map((t) => html`<a href="/tag/${t}">${t}</a>`)}</dd>
@@ -135,9 +143,9 @@ ${actionForms(session, pkgid, view)}`);
   return app;
 }
 
-function entryTable(entries: Array<{ pkgid: number; name: string; version: string; state: string; reason: string | null; submitter: string; submitted_at: string; stable?: boolean }>): Html {
+function entryTable(entries: Array<{ pkgid: number; name: string; version: string; state: string; reason: string | null; submitter: string; submitted_at: string; stable?: boolean } & RoleSource>): Html {
   return html`<div class="table-wrap"><table>
 <thead><tr><th scope="col">pkgid</th><th scope="col">Package</th><th scope="col">Version</th><th scope="col">State</th><th scope="col">Submitter</th><th scope="col">Submitted</th></tr></thead>
-<tbody>${entries.map((e) => html`<tr><td><a href="/submissions/${e.pkgid}">${e.pkgid}</a></td><td><a href="/packages/${e.name}">${e.name}</a></td><td>${e.version}${e.stable ? html` <strong>stable</strong>` : ''}</td><td>${stateBadge(e.state, e.reason)}</td><td>${e.submitter}</td><td>${e.submitted_at}</td></tr>`)}</tbody>
+<tbody>${entries.map((e) => html`<tr><td><a href="/submissions/${e.pkgid}">${e.pkgid}</a></td><td><a href="/packages/${e.name}">${e.name}</a></td><td>${e.version}${e.stable ? html` <strong>stable</strong>` : ''}</td><td>${stateBadge(e.state, e.reason)}</td><td>${e.submitter}${byPlainUser(e) ? html` ${userMark()}` : ''}</td><td>${e.submitted_at}</td></tr>`)}</tbody>
 </table></div>`;
 }

@@ -30,6 +30,7 @@ footer{border-top:1px solid var(--line);margin-top:2rem;padding-block:1rem;color
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.by-user{color:var(--warn);font-weight:600}
 `;
 
 export function page(f: PageFrame): Html {

@@ -3,7 +3,7 @@
 import { readNumbered } from '../../store/committed-tree.js';
 import { readSubmission, type SubmissionView } from '../../store/read-submission.js';
 import { storePaths } from '../../store/store-paths.js';
-import type { BuildReport } from '../../store/submission-types.js';
+import { roleOf, type BuildReport, type RoleSource, type SubmitterRole } from '../../store/submission-types.js';
 import type { AppContext } from '../../service/app-context.js';
 
 
@@ -14,8 +14,14 @@ export interface CommentView {
   created_at: string;
 }
 
+/** Made by a plain user, not a maintainer or an admin of the package: such a submission is listed,
+ *  built and reachable by its pkgid, but never speaks for the package (pages mark it). */
+export const byPlainUser = (x: RoleSource): boolean => roleOf(x) === 'user';
+
 export interface SubmissionPage {
   view: SubmissionView;
+  /** the submitter's role as recorded with the submission (roleOf) */
+  role: SubmitterRole;
   reports: BuildReport[];
   comments: CommentView[];
 }
@@ -26,5 +32,5 @@ export async function submissionPage(ctx: AppContext, pkgid: number): Promise<Su
     readNumbered<BuildReport>(ctx.committed, storePaths.reports(pkgid)),
     readNumbered<CommentView & { body?: string }>(ctx.committed, storePaths.comments(pkgid)),
   ]);
-  return { view, reports, comments: comments.map((c) => ({ ...c, text: c.text ?? c.body ?? '' })) };
+  return { view, role: roleOf(view.submission), reports, comments: comments.map((c) => ({ ...c, text: c.text ?? c.body ?? '' })) };
 }
