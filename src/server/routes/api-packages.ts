@@ -2,13 +2,15 @@
 // /api/v1/pkg/<pkgid> and its build log (followed live while it builds).
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { readdir, readFile } from 'node:fs/promises';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { readPortIndex } from '../../store/port-index.js';
+import { roleOf } from '../../store/submission-types.js';
 import { queryPorts } from '../../service/query-ports.js';
 import { pagedJson, pageWindow } from '../paging.js';
 import { readSubmission } from '../../store/read-submission.js';
+import { numberedJson, type CommittedTree } from '../../store/committed-tree.js';
+import type { BuildReport } from '../../store/submission-types.js';
 import { SubmissionViews } from '../../store/submission-views.js';
 import { checkPkgid, storePaths } from '../../store/store-paths.js';
 import type { AppContext } from '../../service/app-context.js';
@@ -20,6 +22,24 @@ export function parsePkgid(text: string): number {
   } catch {
     throw new MorphuxError('not_found', `no submission with pkgid ${JSON.stringify(text.slice(0, 20))}`);
   }
+}
+
+/**
+ * The log of a submission's newest builder report, from the last commit: users' reports (whose
+ * logs are whatever they posted) never count, nor files written but not committed. null when
+ * there is no builder report or it has no log.
+ */
+async function builderLog(tree: CommittedTree, pkgid: number): Promise<Buffer | null> {
+  const dir = storePaths.reports(pkgid);
+  const ns = await numberedJson(tree, dir);
+  for (let i = ns.length - 1; i >= 0; i--) {
+    const report = await tree.readJson<BuildReport>(`${dir}/${ns[i]}.json`);
+    if (report?.kind !== 'builder') continue;
+    if (!report.log) return null;
+    const o = await tree.objects.read(`HEAD:${storePaths.reportLog(pkgid, ns[i]!)}`);
+    return o?.type === 'blob' ? o.data : null;
+  }
+  return null;
 }
 
 export function apiPackages(ctx: AppContext): Hono {
@@ -53,6 +73,7 @@ export function apiPackages(ctx: AppContext): Hono {
       stable_pkgid: ix?.submissions.find((s) => s.stable)?.pkgid ?? null,
       submissions: (ix?.submissions ?? []).map((s) => ({
         pkgid: s.pkgid, version: s.version, state: s.state, reason: s.reason, stable: s.stable, submitter: s.submitter,
+        submitter_role: roleOf(s), // a 'user' submission is listed but never speaks for the package
         submitted_at: s.submitted_at, updated_at: s.updated_at, tags: s.tags, votes: s.votes, failed_reports: s.failed_reports,
       })),
     });
@@ -80,12 +101,8 @@ export function apiPackages(ctx: AppContext): Hono {
         return;
       }
       // not running here: the newest builder report's log, if any
-      const dir = ctx.store.abs(storePaths.reports(pkgid));
-      let logs: string[] = [];
-      try {
-        logs = (await readdir(dir)).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(b) - parseInt(a));
-      } catch { /* no reports */ }
-      if (logs.length) await out.write(await readFile(`${dir}/${logs[0]}`));
+      const buildLog = await builderLog(ctx.committed, pkgid);
+      if (buildLog) await out.write(buildLog);
       else await out.write(`submission ${pkgid} is ${view.status.state}; no build log yet\n`);
     });
   });

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
 import { GitObjectReader, parseTree } from '../../store/git-object-reader.js';
+import { decodePath } from '../decode-path.js';
 import { etagMatches } from '../etag.js';
 import type { AppContext } from '../../service/app-context.js';
 
@@ -20,7 +21,7 @@ const TYPES: Record<string, string> = {
 export function storeFiles(ctx: AppContext, reader: GitObjectReader): Hono {
   const app = new Hono();
   app.on(['GET', 'HEAD'], '/*', async (c) => {
-    let rel = decodeURIComponent(c.req.path.replace(/^\/store\/?/, '')).replace(/\/+$/, '');
+    let rel = decodePath(c.req.path.replace(/^\/store\/?/, '')).replace(/\/+$/, '');
     if (rel.split('/').some((s) => s === '..' || s === '.git') || rel.includes('\0') || /[\n\r]/.test(rel)) {
       throw new MorphuxError('not_found', 'no such path in the store');
     }

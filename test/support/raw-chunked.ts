@@ -1,0 +1,62 @@
+// A chunked request body of any size over a raw socket, made from one reused chunk (so the client
+// holds no more than that chunk in memory, and a test can watch its own process's memory while it
+// sends to a server in the same process): writes chunk after chunk, as fast as the socket drains,
+// until `total` bytes are sent or the server answers, and returns the answer and the bytes sent.
+import net from 'node:net';
+import { parseRaw } from './raw-http.js';
+
+export interface ChunkedAnswer {
+  status: number | null;
+  json: any;
+  /** body bytes the client had written when the exchange ended */
+  sentBytes: number;
+}
+
+/** `head`: the request line and headers, each ending with CRLF (Transfer-Encoding: chunked is added). */
+export function rawChunkedFlood(url: string, head: string, total: number, chunkBytes = 64 * 1024, giveUpMs = 120_000): Promise<ChunkedAnswer> {
+  const { hostname, port } = new URL(url);
+  const chunk = Buffer.alloc(chunkBytes, 0x61);
+  const frame = Buffer.concat([Buffer.from(`${chunkBytes.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+  return new Promise((resolve) => {
+    const got: Buffer[] = [];
+    let sent = 0;
+    let finished = false;
+    const sock = net.connect(Number(port), hostname);
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(giveUp);
+      sock.destroy();
+      resolve({ ...parseRaw(Buffer.concat(got)), sentBytes: sent });
+    };
+    const giveUp = setTimeout(done, giveUpMs);
+    /** a whole response (headers and a Content-Length body) has arrived */
+    const complete = (): boolean => {
+      const bytes = Buffer.concat(got);
+      const end = bytes.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const len = /\r\ncontent-length:\s*(\d+)/i.exec(bytes.subarray(0, end).toString('latin1'))?.[1];
+      return len !== undefined && bytes.length - end - 4 >= Number(len);
+    };
+    sock.on('data', (c) => {
+      got.push(c);
+      if (complete()) done();
+    });
+    sock.on('close', done);
+    sock.on('error', () => {});
+    const pump = () => {
+      while (!finished && !sock.destroyed && got.length === 0) {
+        if (sent >= total) {
+          sock.write('0\r\n\r\n');
+          return;
+        }
+        sent += chunkBytes;
+        if (!sock.write(frame)) return void sock.once('drain', pump);
+      }
+    };
+    sock.on('connect', () => {
+      sock.write(`${head}Transfer-Encoding: chunked\r\n\r\n`);
+      pump();
+    });
+  });
+}
