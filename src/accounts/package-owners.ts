@@ -6,11 +6,12 @@ import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName, checkUserName } from '../domain/names.js';
 import { atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
-import type { Principal } from './user-store.js';
 
 export interface PackageOwners {
   name: string;
   maintainers: string[];
+  /** who created the package; absent in records made before owners were kept: maintainers[0] */
+  owner?: string;
   created_at: string;
 }
 
@@ -45,7 +46,8 @@ export class PackageOwnersStore {
     await atomicWriteJson(this.file(owners.name), owners);
   }
 
-  /** Adds (on) or removes a maintainer; the last maintainer cannot be removed (conflict). */
+  /** Adds (on) or removes a maintainer; the last maintainer cannot be removed (conflict). Who may
+   *  is service/authorize.ts's; an owner removed (by an admin) leaves the package to the next maintainer. */
   async setMaintainer(name: string, user: string, on: boolean): Promise<PackageOwners> {
     checkUserName(user);
     const o = await this.get(name);
@@ -53,16 +55,10 @@ export class PackageOwnersStore {
     const has = o.maintainers.includes(user);
     if (has === on) return o;
     if (!on && o.maintainers.length === 1) throw new MorphuxError('conflict', `${user} is the last maintainer of ${name}`, { user });
-    const next = { ...o, maintainers: on ? [...o.maintainers, user] : o.maintainers.filter((m) => m !== user) };
+    const maintainers = on ? [...o.maintainers, user] : o.maintainers.filter((m) => m !== user);
+    const owner = o.owner ?? o.maintainers[0];
+    const next = { ...o, maintainers, owner: maintainers.includes(owner) ? owner : maintainers[0] };
     await this.put(next);
     return next;
-  }
-
-  /** May this principal push to / flag / manage the package? Maintainers and admins; never a worker. */
-  async mayMaintain(p: Principal, name: string): Promise<boolean> {
-    if (p.worker) return false;
-    if (p.admin) return true;
-    const o = await this.get(name);
-    return !!o && o.maintainers.includes(p.name);
   }
 }

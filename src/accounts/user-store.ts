@@ -36,8 +36,10 @@ const MAX_TOKENS = 100;
 export interface Principal {
   name: string;
   admin: boolean;
-  /** a build worker (never an admin): server/auth.ts lets it through the worker API only */
+  /** a build worker (never an admin): service/authorize.ts lets it through the worker's rows only */
   worker?: boolean;
+  /** the token this principal presented (absent for a principal not made from a token) */
+  token?: { id: string; name: string; sha256: string; expires_at?: string };
 }
 
 interface Cached {
@@ -196,8 +198,20 @@ export class UserStore {
     const user = await this.load(name); // picks up a revocation made by another process
     const rec = user?.tokens.find((t) => sameHash(t.sha256, h));
     if (!user || !rec) return null;
+    return this.principalOf(user, rec);
+  }
+
+  /** The principal of a user's token by its hash (a web session's), or null when revoked or expired. */
+  async byTokenHash(name: string, sha256: string): Promise<Principal | null> {
+    const user = await this.get(name);
+    const rec = user?.tokens.find((t) => sameHash(t.sha256, sha256));
+    return user && rec ? this.principalOf(user, rec) : null;
+  }
+
+  private principalOf(user: User, rec: TokenRecord): Principal | null {
     if (rec.expires_at !== undefined && !(Date.parse(rec.expires_at) > Date.now())) return null; // expired
-    return user.worker ? { name: user.name, admin: false, worker: true } : { name: user.name, admin: user.admin };
+    const token = { id: rec.id, name: rec.name, sha256: rec.sha256, ...(rec.expires_at ? { expires_at: rec.expires_at } : {}) };
+    return user.worker ? { name: user.name, admin: false, worker: true, token } : { name: user.name, admin: user.admin, token };
   }
 
   /** HTTP basic auth: the user name must be the token's owner. */

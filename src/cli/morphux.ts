@@ -11,8 +11,8 @@
 // caller's own comes last and wins. `npm start` runs this file too (docs/BENCHMARKS.md, item 7).
 import { Command } from 'commander';
 import { action } from './cli-support.js';
-import { repoMaintainer, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';
-import { imageBuild, repoCreate, serve, storeFsck, storeReindex, userAdd } from './commands/morphux-commands.js';
+import { repoCreate, repoMaintainer, userAdd, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';
+import { imageBuild, serve, storeFsck, storeReindex } from './commands/morphux-commands.js';
 import { keysExportContent, keysInit, keysRotate, keysShowPublic } from './commands/keys-commands.js';
 import { mirrorPush, mirrorStatus } from './commands/mirror-commands.js';
 import { replicaCommand } from './commands/replica-command.js';

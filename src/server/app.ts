@@ -15,6 +15,7 @@ import type { PkgFileCache } from './pkg-file-cache.js';
 import { hookApi } from './routes/hook-api.js';
 import { storeFiles } from './routes/store-files.js';
 import { webPages } from './routes/web-pages.js';
+import { webActions } from './routes/web-actions.js';
 import { webSession } from './routes/web-session.js';
 import { workerApi } from './routes/worker-api.js';
 
@@ -40,6 +41,7 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/store', storeFiles(ctx, opts.storeReader));
   app.route('/', downloads(ctx, opts.pkgFiles));
   app.route('/', webSession(ctx));
+  app.route('/', webActions(ctx));
   app.route('/', webPages(ctx));
   return app;
 }

@@ -5,7 +5,7 @@ import { MorphuxError } from '../domain/errors.js';
 import { decodeUtf8, parseUntrustedJson } from '../domain/untrusted-text.js';
 import { readBody } from './read-body.js';
 
-export async function readJsonBody(c: Context, limit = 64 * 1024): Promise<Record<string, unknown>> {
+export async function readJsonBody(c: Context, limit: number): Promise<Record<string, unknown>> {
   const bytes = await readBody(c, limit);
   const v = parseUntrustedJson(decodeUtf8(bytes, 'bad_request', 'the body'), 'bad_request', 'the body');
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MorphuxError('bad_request', 'the body must be a JSON object');

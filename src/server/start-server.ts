@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import type { Principal } from '../accounts/user-store.js';
+import { mayPush } from '../service/may-push.js';
 import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
 import { ReplicaNotifier } from '../service/replica-notifier.js';
@@ -54,7 +55,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   const packages = createGitHttpHandler({
     reposRoot: ctx.layout.repos,
     authenticate,
-    mayPush: (p, repo) => ctx.owners.mayMaintain(p as Principal, repo),
+    mayPush: (p, repo) => mayPush(ctx.owners, p as Principal, repo),
     hookEnv,
     log: gitLog,
     maxBodyBytes: ctx.config.server.push_limit_bytes,
@@ -85,6 +86,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   ctx.log.info({ url, data: ctx.layout.data }, 'morphux serving');
 
   await reconcile(ctx);
+  await ctx.sessions.sweep();
   ctx.worker?.start();
   ctx.publisher.start((listener) => ctx.store.onCommit(listener));
   const storeIndex = new IndexKeeper(ctx.layout.store, ctx.log.child({ part: 'store-index' }));

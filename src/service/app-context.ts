@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PackageOwnersStore } from '../accounts/package-owners.js';
+import { SessionStore } from '../accounts/session-store.js';
 import { UserStore } from '../accounts/user-store.js';
 import { EmbeddedQueue, type BuildQueue } from '../builder/build-queue.js';
 import { RedisQueue } from '../builder/redis-queue.js';
@@ -19,6 +20,7 @@ import { PortCatalog } from '../store/port-catalog.js';
 import { Store } from '../store/store.js';
 import { dataLayout, type DataLayout } from './data-layout.js';
 import { eligibleCandidates, eligibleEntries } from './eligible-candidates.js';
+import { Throttle } from './throttle.js';
 
 export interface AppContext {
   config: LoadedConfig;
@@ -31,6 +33,10 @@ export interface AppContext {
   committed: CommittedTree;
   users: UserStore;
   owners: PackageOwnersStore;
+  /** the website's sessions, kept on the server */
+  sessions: SessionStore;
+  /** token buckets per user and address for sign-ins, failed authentications and writes */
+  throttle: Throttle;
   queue: BuildQueue;
   liveLogs: LiveLogs;
   worker: BuildWorker | null;
@@ -68,8 +74,10 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
     settings: config.publish, root: layout.publish, storeRoot: layout.store, log: log.child({ part: 'publish' }),
     eligible: async (name) => new Set((await eligibleEntries({ catalog, owners, users }, name)).map((e) => e.pkgid)),
   });
+  const sessions = new SessionStore(path.join(layout.state, 'sessions'));
+  const throttle = new Throttle(config.throttle);
   const ctx: AppContext = {
-    config, log, layout, store, catalog, committed, users, owners, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
+    config, log, layout, store, catalog, committed, users, owners, sessions, throttle, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
     close: async () => {
       await ctx.worker?.close();
       await publisher.close();

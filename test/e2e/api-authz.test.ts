@@ -138,13 +138,15 @@ describe('API: authorisation matrix of every mutating endpoint', function () {
     expect(JSON.stringify(me.json)).to.not.match(/sha256|mpx_/);
   });
 
-  it('a maintainer adds a co-maintainer, who may then flag; the last maintainer cannot be removed', async () => {
+  it('the owner adds a co-maintainer, who may then flag but not manage maintainers; the last maintainer cannot be removed', async () => {
     expect((await api(s.url, 'POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(403);
     await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/helper', undefined, s.adminToken);
     expect((await api(s.url, 'PUT', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).json.maintainers).to.deep.equal(['mia', 'uma']);
     expect((await api(s.url, 'POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(200);
-    expect((await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.user)).status).to.equal(200);
-    const last = await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.user);
+    const coup = await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.user);
+    expect(coup.json.error.code, 'a co-maintainer cannot remove the owner').to.equal('forbidden');
+    expect((await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).status).to.equal(200);
+    const last = await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.maintainer);
     expect(last.status).to.equal(409);
     expect((await api(s.url, 'PUT', '/api/v1/ports/hello/maintainers/nobody', undefined, s.adminToken)).json.error.code).to.equal('not_found');
     expect((await api(s.url, 'PUT', '/api/v1/ports/nosuch/maintainers/uma', undefined, s.adminToken)).status).to.equal(404);

@@ -19,9 +19,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { worker?: boolean; data?: string; keep?: boolean } = {}): Promise<TestServer> {
+/** throttle: keep the configured throttling (tests are scripts: off unless a test is about it) */
+export async function startTestServer(opts: { worker?: boolean; data?: string; keep?: boolean; throttle?: boolean } = {}): Promise<TestServer> {
   const data = opts.data ?? (await mkdtemp(path.join(os.tmpdir(), 'morphux-test-')));
   const config = loadConfig({ data, host: '127.0.0.1', port: 0 });
+  if (!opts.throttle) config.throttle.enabled = false;
   const log = process.env.MORPHUX_TEST_LOG ? createLogger(process.env.MORPHUX_TEST_LOG) : silentLogger;
   const ctx = await openContext(config, log, { runner: opts.worker ? runnerFor(config, log) : undefined });
   const { token } = await ctx.users.create(`admin${Math.random().toString(36).slice(2, 8)}`, true);

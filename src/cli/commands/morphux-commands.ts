@@ -1,5 +1,4 @@
 // The bodies of the `morphux` commands: each reads the config once and wires only what it needs.
-import { UserStore } from '../../accounts/user-store.js';
 import { ensureImage } from '../../builder/vm/base-image.js';
 import { QemuRunner } from '../../builder/vm/qemu-runner.js';
 import { ARCHES, type Arch } from '../../config/config-schema.js';
@@ -8,8 +7,6 @@ import { createLogger } from '../../config/logger.js';
 import { MorphuxError } from '../../domain/errors.js';
 import { startServer } from '../../server/start-server.js';
 import { openContext } from '../../service/app-context.js';
-import { createPackage } from '../../service/create-package.js';
-import { dataLayout } from '../../service/data-layout.js';
 import { fsckStore } from '../../store/fsck-store.js';
 import { reindexStore } from '../../store/reindex-store.js';
 import { configFrom, stopOnSignals } from '../cli-support.js';
@@ -38,22 +35,6 @@ export async function serve(opts: DataOpts & { host?: string; port?: string; wor
   const running = await startServer(ctx);
   process.stdout.write(`morphux serving ${ctx.publicUrl} (data ${config.data})\n`);
   stopOnSignals(() => running.close(), log);
-}
-
-export async function userAdd(name: string, opts: DataOpts & { admin: boolean; worker: boolean }): Promise<void> {
-  if (opts.admin && opts.worker) throw new MorphuxError('bad_request', 'a worker account cannot be an admin: --admin or --worker, not both');
-  const config = configFrom(opts);
-  const users = new UserStore(dataLayout(config.data).users);
-  const { token } = opts.worker ? await users.createWorker(name) : await users.create(name, opts.admin);
-  process.stdout.write(`${token}\n`);
-}
-
-export async function repoCreate(name: string, opts: DataOpts & { maintainer: string }): Promise<void> {
-  const config = configFrom(opts);
-  const ctx = await openContext(config, createLogger('warn'));
-  const owners = await createPackage(ctx, name, opts.maintainer);
-  process.stdout.write(`created ${owners.name} (maintainer ${owners.maintainers.join(', ')}): clone ${config.publicUrl}/${owners.name}.git\n`);
-  await ctx.close(); // a redis queue's connections would keep the process alive
 }
 
 export async function storeFsck(opts: DataOpts & { json?: boolean }): Promise<void> {

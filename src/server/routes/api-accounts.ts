@@ -1,88 +1,66 @@
-// /api/v1/users (admins create users, or build workers' accounts, and get their first token), /api/v1/me and /api/v1/tokens
-// (a user's own named tokens: list, add with an optional expires_at, revoke), /api/v1/repos (any registered user creates a
-// package and becomes its maintainer) and /api/v1/ports/<name>/maintainers/<user> (maintainers
-// and admins add and remove co-maintainers).
-import { Hono } from 'hono';
-import { MorphuxError } from '../../domain/errors.js';
+// /api/v1/users (admins create users, or build workers' accounts, and get their first token),
+// /api/v1/me and /api/v1/tokens (a user's own named tokens: list, add with an optional
+// expires_at, revoke), /api/v1/repos (a registered user creates a package and becomes its owner)
+// and /api/v1/ports/<name>/maintainers/<user> (its owner and admins add and remove maintainers).
+// Each is a use case of service/accounts/ or service/create-package.ts; this file maps HTTP to it.
+import { Hono, type Context } from 'hono';
+import { isMorphuxError, MorphuxError } from '../../domain/errors.js';
+import { isOperator } from '../../service/actor.js';
 import type { AppContext } from '../../service/app-context.js';
+import { createUser } from '../../service/accounts/create-user.js';
+import { setMaintainer } from '../../service/accounts/set-maintainer.js';
+import { addToken, listTokens, revokeToken } from '../../service/accounts/tokens.js';
 import { createPackage } from '../../service/create-package.js';
-import { checkPackageName } from '../../domain/names.js';
-import { requireAdmin, requireMaintainer, requireUser } from '../auth.js';
-import { readJsonBody } from '../read-json-body.js';
-
-const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
-
-/** A new token's optional `expires_at`: an ISO 8601 UTC time in the future. */
-function expiryOf(v: unknown): Date | undefined {
-  if (v === undefined || v === null) return undefined;
-  const t = typeof v === 'string' && ISO_UTC.test(v) ? Date.parse(v) : NaN;
-  if (!(t > Date.now())) throw new MorphuxError('bad_request', '"expires_at" must be a time in the future, ISO 8601 UTC (2030-01-31T00:00:00Z)');
-  return new Date(t);
-}
+import { perform } from '../../service/perform.js';
+import { apiAct } from '../api-act.js';
+import { apiCaller } from '../auth.js';
 
 export function apiAccounts(ctx: AppContext): Hono {
   const app = new Hono();
+  /** the signed-in user's own name (401 for nobody; the action refuses a worker) */
+  const self = async (c: Context) => {
+    const caller = await apiCaller(ctx, c);
+    return { caller, user: caller.actor && !isOperator(caller.actor) ? caller.actor.name : '' };
+  };
 
-  app.post('/users', async (c) => {
-    await requireAdmin(ctx, c);
-    const body = await readJsonBody(c);
-    for (const k of ['admin', 'worker'] as const) {
-      if (body[k] !== undefined && typeof body[k] !== 'boolean') throw new MorphuxError('bad_request', `"${k}" must be true or false`);
-    }
-    if (body.admin === true && body.worker === true) throw new MorphuxError('bad_request', 'a worker account cannot be an admin');
-    const { user, token } = body.worker === true ? await ctx.users.createWorker(body.name as string) : await ctx.users.create(body.name as string, body.admin === true);
-    return c.json({ name: user.name, admin: user.admin, ...(user.worker ? { worker: true } : {}), token }, 201);
-  });
+  app.post('/users', async (c) => c.json(await apiAct(ctx, c, createUser, {}), 201));
 
   app.get('/me', async (c) => {
-    const p = await requireUser(ctx, c);
-    return c.json({ name: p.name, admin: p.admin, tokens: await ctx.users.listTokens(p.name) });
+    const { caller, user } = await self(c);
+    const tokens = await perform(ctx, caller, listTokens, { user });
+    const p = caller.actor as { name: string; admin: boolean };
+    return c.json({ name: p.name, admin: p.admin, tokens });
   });
 
   app.get('/tokens', async (c) => {
-    const p = await requireUser(ctx, c);
-    const items = await ctx.users.listTokens(p.name);
+    const { caller, user } = await self(c);
+    const items = await perform(ctx, caller, listTokens, { user });
     return c.json({ items, total: items.length, next: null });
   });
-
   app.post('/tokens', async (c) => {
-    const p = await requireUser(ctx, c);
-    const body = await readJsonBody(c);
-    const { token, record } = await ctx.users.addToken(p.name, body.name as string, expiryOf(body.expires_at));
-    return c.json({ ...record, token }, 201);
+    const { user } = await self(c);
+    return c.json(await apiAct(ctx, c, addToken, { user }), 201);
   });
-
   app.delete('/tokens/:token', async (c) => {
-    const p = await requireUser(ctx, c);
-    await ctx.users.revokeToken(p.name, c.req.param('token'));
-    return c.json({ revoked: c.req.param('token') });
+    const { user } = await self(c);
+    return c.json(await apiAct(ctx, c, revokeToken, { user, token: c.req.param('token') }, 'none'));
   });
 
   for (const [method, on] of [['PUT', true], ['DELETE', false]] as const) {
     app.on(method, '/ports/:name/maintainers/:user', async (c) => {
-      await requireUser(ctx, c);
-      const name = c.req.param('name');
       try {
-        checkPackageName(name);
-      } catch {
-        throw new MorphuxError('not_found', `no package ${JSON.stringify(name.slice(0, 80))}`);
+        return c.json(await apiAct(ctx, c, setMaintainer, { package: c.req.param('name'), user: c.req.param('user'), on }, 'none'));
+      } catch (e) {
+        // a name that cannot be a package is no package here
+        if (isMorphuxError(e, 'invalid_name') && e.data.kind === 'package name') throw new MorphuxError('not_found', 'no such package');
+        throw e;
       }
-      if (!(await ctx.owners.get(name))) throw new MorphuxError('not_found', `no package ${name}`);
-      await requireMaintainer(ctx, c, name);
-      const user = c.req.param('user');
-      if (on && !(await ctx.users.get(user))) throw new MorphuxError('not_found', `no user ${user.slice(0, 80)}`, { user });
-      const owners = await ctx.owners.setMaintainer(name, user, on);
-      ctx.log.info({ package: name, user, on }, 'maintainers changed');
-      return c.json({ name: owners.name, maintainers: owners.maintainers });
     });
   }
 
   app.post('/repos', async (c) => {
-    const p = await requireUser(ctx, c);
-    const body = await readJsonBody(c);
-    const owners = await createPackage(ctx, body.name as string, p.name);
-    return c.json({ name: owners.name, maintainers: owners.maintainers, clone_url: `${ctx.publicUrl}/${owners.name}.git` }, 201);
+    const owners = await apiAct(ctx, c, createPackage, {});
+    return c.json({ name: owners.name, maintainers: owners.maintainers, owner: owners.owner, clone_url: `${ctx.publicUrl}/${owners.name}.git` }, 201);
   });
-
   return app;
 }

@@ -9,6 +9,7 @@ import { MorphuxError } from '../../domain/errors.js';
 import { isPackageName } from '../../domain/names.js';
 import type { AppContext } from '../../service/app-context.js';
 import { postReceive, preReceive, type HookRequest } from '../../service/handle-push.js';
+import { requestLimits } from '../../service/request-limits.js';
 import { readJsonBody } from '../read-json-body.js';
 
 const oid = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
@@ -30,7 +31,7 @@ export function hookApi(ctx: AppContext, secret: string): Hono {
     const given = Buffer.from(/^Bearer\s+(\S+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '');
     const want = Buffer.from(secret);
     if (given.length !== want.length || !timingSafeEqual(given, want)) throw new MorphuxError('forbidden', 'not a hook of this server');
-    const parsed = hookBody.safeParse(await readJsonBody(c, 4 * 1024 * 1024));
+    const parsed = hookBody.safeParse(await readJsonBody(c, requestLimits(ctx.config).hookRequest));
     if (!parsed.success) throw new MorphuxError('bad_request', `bad hook request: ${parsed.error.issues[0].message}`);
     const req = parsed.data as HookRequest;
     // the quarantine must be inside the repo the hook runs for

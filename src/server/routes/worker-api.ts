@@ -16,7 +16,9 @@ import type { AppContext } from '../../service/app-context.js';
 import { eligibleCandidates } from '../../service/eligible-candidates.js';
 import { storePaths } from '../../store/store-paths.js';
 import type { SubmissionInfo } from '../../store/submission-types.js';
-import { requireWorker } from '../auth.js';
+import { admit } from '../../service/authorize.js';
+import { requestLimits } from '../../service/request-limits.js';
+import { principalOf } from '../auth.js';
 import { readJsonBody } from '../read-json-body.js';
 import { readBody } from '../read-body.js';
 
@@ -42,6 +44,7 @@ function parsed<T>(schema: z.ZodType<T>, v: unknown): T {
 
 export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string } }> {
   const app = new Hono<{ Variables: { worker: string } }>();
+  const limits = requestLimits(ctx.config);
   const log = ctx.log.child({ part: 'worker-api' });
   const host = new LocalBuildHost({
     store: ctx.store, liveLogs: ctx.liveLogs, candidates: (name) => eligibleCandidates(ctx, name),
@@ -50,12 +53,14 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
   /** the current attempt of each build claimed by a remote worker (its live log is open) */
   const claimed = new Map<string, number>();
   app.use('*', async (c, next) => {
-    c.set('worker', (await requireWorker(ctx, c)).name);
+    const p = await principalOf(ctx, c);
+    admit('worker.job', p);
+    c.set('worker', p!.name);
     await next();
   });
 
   app.post('/claim', async (c) => {
-    const job: BuildJobRef = parsed(jobBody, await readJsonBody(c));
+    const job: BuildJobRef = parsed(jobBody, await readJsonBody(c, limits.workerJob));
     // taken again after a worker died: close the live log the dead one left open
     if (claimed.has(jobKey(job))) {
       claimed.delete(jobKey(job));
@@ -83,19 +88,26 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
   app.post('/log', async (c) => {
     const job = parsed(jobBody, { pkgid: Number(c.req.query('pkgid')), arch: c.req.query('arch') });
     const attempt = Number(c.req.query('attempt'));
-    const chunk = await readBody(c, 1024 * 1024);
+    const chunk = await readBody(c, limits.workerLogChunk);
     if (claimed.get(jobKey(job)) === attempt) host.log(job, chunk);
     return c.body(null, 204);
   });
 
   app.post('/finish', async (c) => {
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    const limit = ctx.config.server.body_limit_bytes + ctx.config.builder.log_max_bytes;
-    if (declared > limit) throw new MorphuxError('too_large', `the body is over ${limit} bytes`);
-    const form = await c.req.parseBody();
+    // the body is limited while it is read (declared or chunked), then the form parsed from memory
+    const buf = await readBody(c, limits.workerFinish);
+    let form: FormData;
+    try {
+      form = await new Request('http://worker.invalid/finish', {
+        method: 'POST', headers: { 'content-type': c.req.header('content-type') ?? '' },
+        body: new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.length), // a view, not a copy
+      }).formData();
+    } catch {
+      throw new MorphuxError('bad_request', 'the body must be a multipart form');
+    }
     let result: unknown;
     try {
-      result = JSON.parse(String(form.result ?? ''));
+      result = JSON.parse(String(form.get('result') ?? ''));
     } catch {
       throw new MorphuxError('bad_request', 'result must be JSON');
     }
@@ -106,7 +118,7 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
     const dir = await mkdtemp(path.join(ctx.layout.tmp, `worker-result-${job.pkgid}-${job.arch}-`));
     try {
       const save = async (field: string, name: string): Promise<string | null> => {
-        const f = form[field];
+        const f = form.get(field);
         if (!(f instanceof File)) return null;
         const p = path.join(dir, name);
         await writeFile(p, Buffer.from(await f.arrayBuffer()));

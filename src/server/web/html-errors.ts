@@ -1,25 +1,25 @@
-// Errors on web pages are pages, with the status the error code calls for; 5xx are logged and
-// show no internals.
+// Errors on web pages are pages, with the status error-status.ts gives the error's code (one
+// mapping for the API and the website) and the code itself on the page; 5xx are logged and show
+// no internals. A name that cannot exist is a page that does not exist (404).
 import type { Context } from 'hono';
 import { html } from 'hono/html';
 import { isMorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
 import { page } from './html-layout.js';
-import { retryAfter } from '../error-status.js';
+import { httpStatus, retryAfter } from '../error-status.js';
 
-/** Errors on pages are pages: 404 for what does not exist, 400/403 for refused actions, 500 logged. */
+const TITLES: Record<number, string> = { 401: 'Sign in first', 403: 'Not allowed', 404: 'Not found', 413: 'Too large', 429: 'Too many requests' };
+
 export function htmlErrors(ctx: AppContext) {
   return (err: Error, c: Context) => {
-    const status = !isMorphuxError(err) ? 500
-      : ['not_found', 'invalid_name'].includes(err.code) ? 404
-      : err.code === 'forbidden' ? 403 : err.code === 'unauthenticated' ? 401 : err.code === 'too_large' ? 413
-      : err.code === 'rate_limited' ? 429
-      : ['internal', 'infrastructure', 'config_invalid'].includes(err.code) ? 500 : 400;
-    if (status === 500) ctx.log.error({ err, path: c.req.path }, 'page failed');
+    const code = isMorphuxError(err) ? (err.code === 'invalid_name' ? 'not_found' : err.code) : 'internal';
+    const status = httpStatus(code);
+    if (status >= 500) ctx.log.error({ err, path: c.req.path }, 'page failed');
     if (status === 429 && isMorphuxError(err)) c.header('Retry-After', retryAfter(err.data));
-    const title = status === 404 ? 'Not found' : status === 500 ? 'Something went wrong' : status === 429 ? 'Too many requests' : 'Not done';
-    const body = html`<h1>${title}</h1><p>${status === 500 ? 'The error was logged.' : err.message}</p><p><a href="/">Home</a></p>`;
+    const title = status >= 500 ? 'Something went wrong' : TITLES[status] ?? 'Not done';
+    const message = status >= 500 ? 'The error was logged.' : err.message;
+    const signIn = status === 401 ? html`<p><a href="/sign-in?next=${encodeURIComponent(c.req.method === 'GET' ? c.req.path : '/')}">Sign in</a></p>` : '';
+    const body = html`<h1>${title}</h1><p>${message}</p>${signIn}<p class="muted">Error code: <code id="error-code">${code}</code></p><p><a href="/">Home</a></p>`;
     return c.html(page({ title, body }), status as 400);
   };
 }
-
