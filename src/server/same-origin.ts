@@ -27,13 +27,18 @@ export function requireSameOrigin(c: Context, publicUrl: string): void {
   if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new MorphuxError('forbidden', 'this form was sent from another site');
 }
 
-/** Where to go after signing in: `next` as a path of this origin, or "/". */
+/** Where to go after signing in: `next` as a path of this origin (never one that begins with
+ *  `//` or `/\`, which a browser reads as another host), or "/". */
 export function safeNext(c: Context, next: string | undefined): string {
   if (!next) return '/';
   try {
     const base = new URL(c.req.url);
     const u = new URL(next, base);
-    return u.origin === base.origin ? `${u.pathname}${u.search}${u.hash}` : '/';
+    if (u.origin !== base.origin) return '/';
+    // dot segments can leave a path that begins with `//` (`/.//evil.example/`), which a browser
+    // reads as another host: no such path is kept
+    const p = `${u.pathname}${u.search}${u.hash}`;
+    return /^\/[/\\]/.test(p) ? '/' : p;
   } catch {
     return '/';
   }

@@ -37,7 +37,9 @@ export function webActions(ctx: AppContext): Hono {
   const app = new Hono();
   app.onError(htmlErrors(ctx));
   app.post('/submissions/:pkgid/:action', async (c) => {
-    const form = FORMS[c.req.param('action')];
+    // an own key only: `__proto__`, `constructor` or `toString` names no form (a 404, not a 500)
+    const name = c.req.param('action');
+    const form = Object.hasOwn(FORMS, name) ? FORMS[name] : undefined;
     if (!form) throw new MorphuxError('not_found', 'no such action');
     requireSameOrigin(c, ctx.publicUrl);
     const session = await sessionOf(ctx, c);
