@@ -33,6 +33,7 @@ const maintainerOnly = (what: string) => (p: Principal, f: Facts) =>
 const selfOnly = (p: Principal, f: Facts) => (f.subjectUser === p.name ? null : 'only the user themself may do this');
 
 export const RULES = {
+  'session.create': { who: 'user' },
   'comment.add': { who: 'user' },
   'vote.set': { who: 'user' },
   'tag.add': { who: 'user' },

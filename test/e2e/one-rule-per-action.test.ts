@@ -30,7 +30,7 @@ const NAMES: Record<Exclude<Who, 'anonymous'>, string> = {
   user: 'ursula', other: 'oscar', tagger: 'tina', maintainer: 'mike', owner: 'olga', admin: 'ada', worker: 'wendy', expired: 'eve', revoked: 'rob',
 };
 type Outcome = 'ok' | string;
-type Door = 'api' | 'web' | 'mpm' | 'git';
+type Door = 'api' | 'web' | 'mpm' | 'git' | 'sign-in';
 
 const U = 'unauthenticated';
 const F = 'forbidden';
@@ -115,6 +115,17 @@ describe('one rule per action: every door, every caller, the same outcome and ef
   };
 
   const ROWS: Row[] = [
+    {
+      action: 'session.create', expect: anyUser,
+      effect: async () => true,
+      doors: {
+        'sign-in': async (t) => {
+          if (t.who === 'anonymous') return U; // nobody to sign in as: no session, every form answers 401
+          const r = await postSignIn(s.url, t.name, t.token);
+          return r.status === 303 ? 'ok' : r.code ?? `http ${r.status}`;
+        },
+      },
+    },
     {
       action: 'comment.add', expect: anyUser,
       effect: async (t) => (await commentsOf()).some((c) => c.text === `c${t.n}` && c.author === t.name),
@@ -279,7 +290,7 @@ describe('one rule per action: every door, every caller, the same outcome and ef
       if (who === 'anonymous') web[who] = { cookie: '', csrf: '' };
       else {
         const tried = await postSignIn(s.url, NAMES[who], tokens[who]!);
-        web[who] = tried.status === 303 ? await signIn(s.url, NAMES[who], tokens[who]!) : { refused: tried.status === 401 ? U : tried.status === 403 ? F : `http ${tried.status}` };
+        web[who] = tried.status === 303 ? await signIn(s.url, NAMES[who], tokens[who]!) : { refused: tried.code ?? (tried.status === 401 ? U : `http ${tried.status}`) };
       }
     }
   });
@@ -295,7 +306,7 @@ describe('one rule per action: every door, every caller, the same outcome and ef
   });
 
   for (const row of [
-    'comment.add', 'vote.set', 'tag.add', 'tag.remove', 'report.add', 'stable.set', 'submission.upload', 'package.create',
+    'session.create', 'comment.add', 'vote.set', 'tag.add', 'tag.remove', 'report.add', 'stable.set', 'submission.upload', 'package.create',
     'push', 'maintainer.set', 'user.create', 'token.list', 'token.add', 'token.revoke', 'worker.job',
   ] as const) {
     it(`${row}: the same outcome through every door, for every caller`, async () => {

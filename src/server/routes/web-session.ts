@@ -10,6 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../../accounts/user-store.js';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
+import { admit, allowed } from '../../service/authorize.js';
 import { requestLimits } from '../../service/request-limits.js';
 import { addressOf } from '../auth.js';
 import { readForm } from '../read-form.js';
@@ -33,7 +34,7 @@ export async function sessionOf(ctx: AppContext, c: Context): Promise<WebSession
   const rec = await ctx.sessions.get(id);
   if (!rec) return null;
   const user = await ctx.users.byTokenHash(rec.user, rec.token_sha256);
-  if (!user || user.worker) return null;
+  if (!user || !allowed('session.create', user, {})) return null;
   return { id, user, csrf: rec.csrf };
 }
 
@@ -49,12 +50,12 @@ export function webSession(ctx: AppContext): Hono {
   const app = new Hono();
   app.onError(htmlErrors(ctx));
 
-  const signInPage = (c: Context, error?: string, status: 200 | 401 | 403 = 200) => {
+  const signInPage = (c: Context, error?: string, status: 200 | 401 = 200) => {
     const formToken = randomBytes(16).toString('hex');
     setCookie(c, SIGN_IN_COOKIE, formToken, { httpOnly: true, sameSite: 'Strict', secure: secure(ctx, c), path: '/sign-in', maxAge: 3600 });
     return c.html(page({
       title: 'Sign in',
-      body: html`<h1>Sign in</h1>${error ? html`<p class="flash" role="alert">${error}</p>` : ''}
+      body: html`<h1>Sign in</h1>${error ? html`<p class="flash" role="alert">${error} <span class="muted">(<code id="error-code">unauthenticated</code>)</span></p>` : ''}
 <form method="post" action="/sign-in">
 <p><label for="user">User name</label><br><input id="user" name="user" autocomplete="username" required></p>
 <p><label for="token">API token</label><br><input id="token" name="token" type="password" autocomplete="current-password" required></p>
@@ -75,7 +76,7 @@ export function webSession(ctx: AppContext): Hono {
     await ctx.throttle.take('sign_in', { user: form.user ?? '', address: addressOf(c) });
     const p = await ctx.users.authenticateBasic(form.user ?? '', form.token ?? '');
     if (!p) return signInPage(c, 'That user name and token do not match.', 401);
-    if (p.worker) return signInPage(c, 'A worker token opens the worker API only; it cannot sign in.', 403);
+    admit('session.create', p); // a worker's token opens the worker API only
     const { id, record } = await ctx.sessions.create(p.name, p.token!);
     const maxAge = Math.max(1, Math.floor((Date.parse(record.expires_at) - Date.now()) / 1000));
     setCookie(c, COOKIE, id, { httpOnly: true, sameSite: 'Lax', secure: secure(ctx, c), path: '/', maxAge });
