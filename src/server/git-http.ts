@@ -14,12 +14,14 @@ import { AdvertCache } from './advert-cache.js';
 import type { BackendLimiter } from './backend-limiter.js';
 import { startBackend } from './backend-process.js';
 import { parseCgiHead, relayCgiOutput } from './cgi-response.js';
-import { errorBody, httpStatus } from './error-status.js';
+import { isMorphuxError } from '../domain/errors.js';
+import { errorBody, httpStatus, retryAfter } from './error-status.js';
 import { UPLOAD_PACK_REQUEST_MAX, UPLOAD_PACK_REQUEST_TYPE, backendOntoSocket, readSmallBody } from './git-pack-handoff.js';
 
 export interface GitHttpOptions {
   reposRoot: string;
-  authenticate(user: string, password: string): Promise<{ name: string } | null>;
+  /** null for bad credentials; may throw rate_limited (a 429) when the address failed too often */
+  authenticate(user: string, password: string, address: string | null): Promise<{ name: string } | null>;
   mayPush(user: { name: string }, repo: string): Promise<boolean>;
   /** MORPHUX_HOOK_URL, MORPHUX_HOOK_TOKEN, MORPHUX_HOOK_SCRIPT, MORPHUX_NODE_FLAGS (and MORPHUX_NODE). */
   hookEnv: Record<string, string>;
@@ -124,7 +126,12 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     let user: { name: string } | null = null;
     if (r.service === 'git-receive-pack') {
       const creds = basicCredentials(req);
-      user = creds ? await opts.authenticate(creds[0], creds[1]) : null;
+      try {
+        user = creds ? await opts.authenticate(creds[0], creds[1], req.socket.remoteAddress ?? null) : null;
+      } catch (e) {
+        if (!isMorphuxError(e, 'rate_limited')) throw e;
+        return answer(res, 429, e.message, { 'retry-after': retryAfter(e.data) });
+      }
       if (!user) return answer(res, 401, 'Authentication required: your user name and API token', { 'www-authenticate': REALM });
       if (!(await opts.mayPush(user, r.name))) return answer(res, 403, `${user.name} may not push to ${r.name}`);
     }

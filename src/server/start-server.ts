@@ -49,7 +49,11 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
     MORPHUX_NODE: process.execPath,
   };
   const gitLog = ctx.log.child({ part: 'git' });
-  const authenticate = (user: string, token: string) => ctx.users.authenticateBasic(user, token);
+  const authenticate = async (user: string, token: string, address: string | null) => {
+    const p = await ctx.users.authenticateBasic(user, token);
+    if (!p) await ctx.throttle.take('auth_failure', { address }); // past the bucket: 429
+    return p;
+  };
   // one limit for both repos' handlers: it is the machine's memory that it protects
   const limiter = new BackendLimiter(ctx.config.server.git_backends_max, ctx.config.server.git_queue_max);
   const packages = createGitHttpHandler({

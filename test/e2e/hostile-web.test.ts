@@ -8,6 +8,7 @@
 // tokens (429 with Retry-After), forms of another content type, unknown actions and pkgids.
 // Each: its status and error code (the page's #error-code, or the JSON code), nothing written.
 import { expect } from 'chai';
+import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
 import { execa } from 'execa';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -473,6 +474,14 @@ describe('10. throttling on the website and the API (throttle on, small buckets)
     expect(r.status, JSON.stringify(r.json)).to.equal(429);
     expect(r.json?.error?.code).to.equal('rate_limited');
     expect(Number(r.headers.get('retry-after'))).to.be.at.least(1);
+  });
+
+  it('answers a push with a bad token 429 once the address has failed too often (git, through the same bucket)', async () => {
+    const wc = await fixtureRepo('hello');
+    const outs: string[] = [];
+    for (let i = 0; i < 4; i++) outs.push((await git(wc, 'push', '-q', pushUrl(s.url, 'hello', 'alice', `mpx_${'y'.repeat(43)}`), 'HEAD:refs/heads/version-9.9')).out);
+    expect(outs.at(-1)).to.match(/\b429\b/);
+    expect(await remoteHead(s.url, 'hello', 'version-9.9')).to.equal('');
   });
 
   it('refuses repeated failed sign-ins from one address: a 429 rate_limited page with Retry-After, and then no session', async () => {
