@@ -32,6 +32,14 @@ export const indexEntrySchema = z.object({
   /** what GET /port/<name> may resolve to (a maintainer's, an admin's or the stable submission) */
   eligible: z.boolean(),
   published_at: z.string(),
+  // What resolution needs offline (`mpm install --mirror`). Optional: indexes signed before these
+  // fields existed still verify and parse (the signature covers the payload's bytes as sent).
+  /** the submission's runtime dependencies as declared: name → version range */
+  dependencies: z.record(z.string().min(1), z.string()).optional(),
+  /** bytes the install takes (status.json's build of this arch: regular files, each inode once) */
+  installed_size: z.number().int().nonnegative().optional(),
+  /** sha256 of the build's manifest (binaries/<arch>/manifest.json as committed, the bytes served) */
+  manifest_sha256: hex(64).optional(),
 }).strict();
 export type IndexEntry = z.infer<typeof indexEntrySchema>;
 

@@ -1,8 +1,10 @@
 // One artifact from one binaries archive: compressed, signed (detached Ed25519 over the
-// compressed bytes), encrypted (AES-256-GCM under the active content key), named by its hash.
+// compressed bytes), encrypted (AES-256-GCM under the active content key), named by its hash; its
+// catalog entry carries what a client resolves with offline (ResolutionFacts) when given.
 import { createHash } from 'node:crypto';
 import { sealArtifact, signArtifact, type ArtifactIdentity, type ContentKey } from '../domain/sealed-artifact.js';
 import type { CatalogEntry } from './artifact-catalog.js';
+import type { ResolutionFacts } from './committed-binaries.js';
 import { compressBinaries, type Compression } from './compress-binaries.js';
 import type { SigningKey } from './publish-keys.js';
 import { remoteArtifactPath } from './publish-paths.js';
@@ -13,7 +15,7 @@ export interface BuiltArtifact {
   sig: string;
 }
 
-export async function buildArtifact(o: { id: ArtifactIdentity; archive: Buffer; compression: Compression; signing: SigningKey; content: ContentKey }): Promise<BuiltArtifact> {
+export async function buildArtifact(o: { id: ArtifactIdentity; archive: Buffer; compression: Compression; signing: SigningKey; content: ContentKey; resolution?: ResolutionFacts }): Promise<BuiltArtifact> {
   const compressed = await compressBinaries(o.archive, o.compression);
   const sig = signArtifact(compressed, o.id, o.signing.privateKey, o.signing.id);
   const sealed = sealArtifact(compressed, o.id, o.content);
@@ -32,6 +34,7 @@ export async function buildArtifact(o: { id: ArtifactIdentity; archive: Buffer; 
       signing_key_id: o.signing.id,
       compression: o.compression,
       published_at: new Date().toISOString(),
+      ...o.resolution,
     },
   };
 }

@@ -1,5 +1,6 @@
 // What the store's last commit says is publishable: every good submission's binaries/<arch>/
 // files.tar.gz, read from HEAD (never the working tree, where a transaction may be half done).
+import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { ARCHES, type Arch } from '../config/config-schema.js';
 import { pkgidOfPath, storePaths } from '../store/store-paths.js';
@@ -49,4 +50,32 @@ export async function readCommittedSubmission(storeRoot: string, pkgid: number):
   } catch {
     return null;
   }
+}
+
+/** What an index entry carries so that a client resolves offline (signed-index.ts). */
+export interface ResolutionFacts {
+  dependencies: Record<string, string>;
+  installed_size?: number;
+  manifest_sha256?: string;
+}
+
+/**
+ * The runtime dependencies as declared (submission_info.json), the installed size of this arch's
+ * build (status.json) and the sha256 of its manifest (binaries/<arch>/manifest.json), all at HEAD.
+ * A field the store lacks (a status or manifest written before it existed) is left out.
+ */
+export async function readResolutionFacts(storeRoot: string, pkgid: number, archName: string, sub: { info: SubmissionInfo; status: SubmissionStatus }): Promise<ResolutionFacts> {
+  const arch = archName as Arch; // a catalog entry's arch, made from a store path of a known arch
+  const build = sub.status.builds?.[arch]?.build ?? (sub.status.build?.arch === arch ? sub.status.build : null);
+  let manifestSha: string | undefined;
+  try {
+    manifestSha = createHash('sha256').update(await readCommitted(storeRoot, `${storePaths.binaries(pkgid, arch)}/manifest.json`)).digest('hex');
+  } catch {
+    manifestSha = undefined;
+  }
+  return {
+    dependencies: { ...(sub.info.dependencies ?? {}) },
+    ...(build && Number.isSafeInteger(build.installed_size) && build.installed_size >= 0 ? { installed_size: build.installed_size } : {}),
+    ...(manifestSha ? { manifest_sha256: manifestSha } : {}),
+  };
 }

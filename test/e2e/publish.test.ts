@@ -5,8 +5,9 @@
 // case writing nothing; a key rotation's signed statement lets a client pinning the old key follow;
 // an upload whose temporary file is wrong on the server's disk is caught before its rename.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { isMorphuxError } from '../../src/domain/errors.js';
 import { signRotation } from '../../src/domain/key-rotation.js';
 import { parsePublicKey, signIndex, signingKeyId, type IndexPayload } from '../../src/domain/signed-index.js';
 import { Publisher } from '../../src/publish/publisher.js';
+import { storePaths } from '../../src/store/store-paths.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { serveFolder } from '../support/static-http.js';
@@ -85,6 +87,13 @@ describe('publish: signed, encrypted artifacts on a real FTP mirror (vsftpd), ve
     expect(ix.sequence).to.equal(1);
     expect(ix.artifacts.map((a) => [a.name, a.version, a.pkgid, a.arch])).to.deep.equal([['hello', '1.0', pkgid, 'x86_64']]);
     const a = ix.artifacts[0];
+    // what `mpm install --mirror` resolves with: the declared dependencies, installed_size, the manifest's sha256
+    const committed = async (rel: string) => Buffer.from((await execa('git', ['-C', s.ctx.layout.store, 'cat-file', 'blob', `HEAD:${rel}`], { encoding: 'buffer' })).stdout);
+    const info = JSON.parse((await committed(storePaths.submissionInfo(pkgid))).toString('utf8'));
+    const status = JSON.parse((await committed(storePaths.status(pkgid))).toString('utf8'));
+    expect(a.dependencies).to.deep.equal(info.dependencies);
+    expect(a.installed_size).to.be.a('number').and.equal(status.builds?.x86_64?.build?.installed_size ?? status.build.installed_size);
+    expect(a.manifest_sha256).to.equal(createHash('sha256').update(await committed(`${storePaths.binaries(pkgid, 'x86_64')}/manifest.json`)).digest('hex'));
     expect(await readFile(path.join(ftp.pub, a.path))).to.deep.equal(await readFile(path.join(s.ctx.layout.publish, 'artifacts', a.path)));
     expect(existsSync(path.join(ftp.pub, a.sig_path))).to.equal(true);
     expect((await filesUnder(ftp.pub)).filter((f) => f.endsWith('.part'))).to.deep.equal([]);
@@ -313,4 +322,24 @@ describe('publish: signed, encrypted artifacts on a real FTP mirror (vsftpd), ve
       expect((await readIndex(ftp.pub)).artifacts.map((a) => a.pkgid)).to.include(pkgid);
     });
   }
+
+  it('catalog entries built before the resolution fields existed get them, and a new index names them; nothing is uploaded again', async () => {
+    const catalog = JSON.parse(await readFile(pub.paths.catalog, 'utf8')) as { artifacts: Array<Record<string, unknown>> };
+    const want = catalog.artifacts.map((e) => [e.pkgid, e.dependencies, e.installed_size, e.manifest_sha256]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    expect(want.every(([, deps, size, sha]) => deps !== undefined && size !== undefined && typeof sha === 'string')).to.equal(true);
+    for (const e of catalog.artifacts) { delete e.dependencies; delete e.installed_size; delete e.manifest_sha256; }
+    await writeFile(pub.paths.catalog, JSON.stringify(catalog));
+    // and the mirror holds an index made from those entries (any other digest than the one of today's entries)
+    const state = JSON.parse(await readFile(pub.paths.mirrorState('main'), 'utf8'));
+    await writeFile(pub.paths.mirrorState('main'), JSON.stringify({ ...state, index: { ...state.index, digest: '0'.repeat(64) } }));
+    const seq = (await readIndex(ftp.pub)).sequence;
+    const r = (await pub.runOnce({ force: true, wait: true }))!;
+    expect(r.mirrors[0]).to.deep.include({ uploaded: [], failed: [] });
+    expect(r.mirrors[0].index).to.be.greaterThan(seq);
+    const ix = await readIndex(ftp.pub);
+    expect(ix.artifacts.map((e) => [e.pkgid, e.dependencies, e.installed_size, e.manifest_sha256])).to.deep.equal(want);
+    const back = (await pub.catalog.entries()).map((e) => [e.pkgid, e.dependencies, e.installed_size, e.manifest_sha256]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    expect(back).to.deep.equal(want);
+    expect((await get({ spec: 'hello@2.0', output: path.join(work, 'backfilled.tar.zst') })).version).to.equal('2.0');
+  });
 });

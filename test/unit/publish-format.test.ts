@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { configSchema } from '../../src/config/config-schema.js';
 import { contentKeyId, openArtifact, sealArtifact, signArtifact, verifyArtifactSig } from '../../src/domain/sealed-artifact.js';
-import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, verifySignedIndex, type IndexPayload } from '../../src/domain/signed-index.js';
+import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, signWithContext, verifySignedIndex, type IndexEntry, type IndexPayload } from '../../src/domain/signed-index.js';
 import { signRotation, verifyRotation } from '../../src/domain/key-rotation.js';
 import { parseHashReply } from '../../src/publish/ftp-mirror.js';
 import { recordFailure } from '../../src/publish/mirror-state.js';
@@ -46,6 +46,40 @@ describe('publish formats', () => {
   for (const [what, text, o, code] of indexCases) {
     it(`index check: ${what} → ${code ?? 'accepted'}`, () => {
       expect(codeOf(() => verifySignedIndex(text(), { trusted, now, ...o }))).to.equal(code);
+    });
+  }
+
+  // an artifact entry as publishers wrote them before the resolution fields existed
+  const oldEntry = {
+    name: 'hello', version: '1.0', pkgid: 1, arch: 'x86_64',
+    path: 'pool/h/hello/hello_1.0_1_x86_64.0123456789ab.tar.zst.enc', sig_path: 'pool/h/hello/hello_1.0_1_x86_64.0123456789ab.tar.zst.enc.sig',
+    size: 1234, sha256: 'b'.repeat(64), key_id: 'c'.repeat(16), signing_key_id: kid, compression: 'zstd', eligible: true, published_at: now.toISOString(),
+  } satisfies IndexEntry;
+  const resolution = { dependencies: { libgreet: '>=1.0 <2' }, installed_size: 16384, manifest_sha256: 'd'.repeat(64) };
+
+  it('an index signed before the resolution fields existed still verifies and parses', () => {
+    // its exact bytes, signed as the older publisher did: the signature covers the payload text
+    const text = JSON.stringify({ ...payload(4), artifacts: [oldEntry] });
+    const envelope = JSON.stringify({ format: 'morphux-signed-index-v1', key_id: kid, signature: signWithContext('morphux-index-v1\n', text, k.privateKey), payload: text });
+    const got = verifySignedIndex(envelope, { trusted, now });
+    expect(got.artifacts).to.have.length(1);
+    expect(got.artifacts[0]).to.deep.equal(oldEntry);
+    for (const f of ['dependencies', 'installed_size', 'manifest_sha256']) expect(got.artifacts[0]).not.to.have.property(f);
+  });
+
+  it('an index entry carries the dependencies, installed size and manifest sha256', () => {
+    const got = verifySignedIndex(signIndex({ ...payload(5), artifacts: [{ ...oldEntry, ...resolution }] }, k.privateKey, kid), { trusted, now });
+    expect(got.artifacts[0]).to.deep.include(resolution);
+    expect(got.artifacts[0].dependencies).to.deep.equal({ libgreet: '>=1.0 <2' });
+  });
+
+  for (const [what, bad] of [['a negative installed size', { installed_size: -1 }], ['a manifest sha256 not of 64 hex digits', { manifest_sha256: 'xyz' }], ['a range that is not text', { dependencies: { libgreet: 1 } }]] as const) {
+    it(`an index entry with ${what} is not signed, nor accepted`, () => {
+      const entry = { ...oldEntry, ...resolution, ...bad } as unknown as IndexEntry;
+      expect(codeOf(() => signIndex({ ...payload(6), artifacts: [entry] }, k.privateKey, kid))).to.equal('thrown');
+      const text = JSON.stringify({ ...payload(6), artifacts: [entry] });
+      const envelope = JSON.stringify({ format: 'morphux-signed-index-v1', key_id: kid, signature: signWithContext('morphux-index-v1\n', text, k.privateKey), payload: text });
+      expect(codeOf(() => verifySignedIndex(envelope, { trusted, now }))).to.equal('signature_invalid');
     });
   }
 
