@@ -8,12 +8,15 @@ import { parseRaw } from './raw-http.js';
 export interface ChunkedAnswer {
   status: number | null;
   json: any;
+  /** the whole answer as text, headers included */
+  text: string;
   /** body bytes the client had written when the exchange ended */
   sentBytes: number;
 }
 
-/** `head`: the request line and headers, each ending with CRLF (Transfer-Encoding: chunked is added). */
-export function rawChunkedFlood(url: string, head: string, total: number, chunkBytes = 64 * 1024, giveUpMs = 120_000): Promise<ChunkedAnswer> {
+/** `head`: the request line and headers, each ending with CRLF (Transfer-Encoding: chunked is added).
+ *  With `declared`, a Content-Length of `total` is sent instead, and no body. */
+export function rawChunkedFlood(url: string, head: string, total: number, chunkBytes = 64 * 1024, giveUpMs = 120_000, declared = false): Promise<ChunkedAnswer> {
   const { hostname, port } = new URL(url);
   const chunk = Buffer.alloc(chunkBytes, 0x61);
   const frame = Buffer.concat([Buffer.from(`${chunkBytes.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
@@ -27,7 +30,8 @@ export function rawChunkedFlood(url: string, head: string, total: number, chunkB
       finished = true;
       clearTimeout(giveUp);
       sock.destroy();
-      resolve({ ...parseRaw(Buffer.concat(got)), sentBytes: sent });
+      const bytes = Buffer.concat(got);
+      resolve({ ...parseRaw(bytes), text: bytes.toString('utf8'), sentBytes: sent });
     };
     const giveUp = setTimeout(done, giveUpMs);
     /** a whole response (headers and a Content-Length body) has arrived */
@@ -55,6 +59,7 @@ export function rawChunkedFlood(url: string, head: string, total: number, chunkB
       }
     };
     sock.on('connect', () => {
+      if (declared) return void sock.write(`${head}Content-Length: ${total}\r\n\r\n`);
       sock.write(`${head}Transfer-Encoding: chunked\r\n\r\n`);
       pump();
     });

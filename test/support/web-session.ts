@@ -1,8 +1,8 @@
 // The website as a script sees it, for hostile-input tests: signing in (the sign-in form's cookie
 // and hidden form token, then the session cookie and the CSRF token every page's forms carry),
 // posting a form with manual redirects, the error code an HTML error page shows
-// (`<code id="error-code">`), and a raw chunked flood whose answer is kept as text (an HTML page).
-import net from 'node:net';
+// (`<code id="error-code">`), and raw-chunked.ts's flood read as an HTML page.
+import { rawChunkedFlood } from './raw-chunked.js';
 
 export interface WebSignIn {
   /** `morphux_session=<id>`, for a Cookie header */
@@ -95,56 +95,8 @@ export interface RawPage {
   sentBytes: number;
 }
 
-/** Like raw-chunked.ts's flood, keeping the answer as text (an HTML error page): `head` is the
- *  request line and headers, each ending with CRLF; with `declared`, a Content-Length of that
- *  many bytes is sent instead and no body; otherwise a chunked body of up to `total` bytes is
- *  written as fast as the socket drains, until the server answers. */
-export function rawPage(url: string, head: string, total: number, opts: { declared?: boolean; chunkBytes?: number; giveUpMs?: number } = {}): Promise<RawPage> {
-  const { hostname, port } = new URL(url);
-  const chunkBytes = opts.chunkBytes ?? 64 * 1024;
-  const frame = Buffer.concat([Buffer.from(`${chunkBytes.toString(16)}\r\n`), Buffer.alloc(chunkBytes, 0x61), Buffer.from('\r\n')]);
-  return new Promise((resolve) => {
-    const got: Buffer[] = [];
-    let sent = 0;
-    let finished = false;
-    const sock = net.connect(Number(port), hostname);
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(giveUp);
-      sock.destroy();
-      const text = Buffer.concat(got).toString('utf8');
-      const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1];
-      resolve({ status: status ? Number(status) : null, code: errorCodeOf(text), text, sentBytes: sent });
-    };
-    const giveUp = setTimeout(done, opts.giveUpMs ?? 120_000);
-    const complete = (): boolean => {
-      const bytes = Buffer.concat(got);
-      const end = bytes.indexOf('\r\n\r\n');
-      if (end < 0) return false;
-      const len = /\r\ncontent-length:\s*(\d+)/i.exec(bytes.subarray(0, end).toString('latin1'))?.[1];
-      return len !== undefined && bytes.length - end - 4 >= Number(len);
-    };
-    sock.on('data', (c) => {
-      got.push(c);
-      if (complete()) done();
-    });
-    sock.on('close', done);
-    sock.on('error', () => {});
-    const pump = () => {
-      while (!finished && !sock.destroyed && got.length === 0) {
-        if (sent >= total) {
-          sock.write('0\r\n\r\n');
-          return;
-        }
-        sent += chunkBytes;
-        if (!sock.write(frame)) return void sock.once('drain', pump);
-      }
-    };
-    sock.on('connect', () => {
-      if (opts.declared) return void sock.write(`${head}Content-Length: ${total}\r\n\r\n`);
-      sock.write(`${head}Transfer-Encoding: chunked\r\n\r\n`);
-      pump();
-    });
-  });
+/** raw-chunked.ts's flood (declared or chunked), its answer read as an HTML error page. */
+export async function rawPage(url: string, head: string, total: number, opts: { declared?: boolean; chunkBytes?: number; giveUpMs?: number } = {}): Promise<RawPage> {
+  const r = await rawChunkedFlood(url, head, total, opts.chunkBytes, opts.giveUpMs, opts.declared);
+  return { status: r.status, code: errorCodeOf(r.text), text: r.text, sentBytes: r.sentBytes };
 }
