@@ -4,7 +4,10 @@
 // submission folder: portpkg.tgz (the same small archive for all), unpacked/package.json,
 // meta/submission_info.json (the archive's real sha256 and size) and status.json, and the
 // flags/tags/votes documents the index entry counts, so `morphux store fsck` finds the tree and the
-// indexes in agreement when F = P*S. Package i is named <letter>pkg<i, 6 digits> (letters in turn,
+// indexes in agreement when F = P*S. With `installable`, every good submission also has an x86_64
+// build (status.json builds.x86_64, binaries/x86_64/files.tar.gz, the same small archive for all,
+// and its manifest.json) and runtime dependencies on a few packages of its block of ten, which
+// its index entry carries (dependencies, builds: what an install plan reads; bench/install-plan.ts). Package i is named <letter>pkg<i, 6 digits> (letters in turn,
 // so the index folders share them as real names do); its submissions have pkgids (i-1)*S+1 … i*S.
 //
 // No git index: each file is written to the working tree and the same bytes go to one
@@ -20,7 +23,7 @@
 // 1.7 GB (it holds the whole tree): extrapolated, 5-10 minutes. Removing such a store takes longer
 // than writing it (9.5 minutes for the 100,000 folders here).
 //
-// Run as a script (`tsx bench/support/generated-store.ts DATA P S F`) it writes one in its own
+// Run as a script (`tsx bench/support/generated-store.ts DATA P S F [installable]`) it writes one in its own
 // process, so a bench that measures afterwards does not carry the writing's heap.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -41,7 +44,27 @@ export interface GenerateOptions {
   perPackage?: number;
   /** submission folders for pkgids 1..folders */
   folders?: number;
+  /** good submissions are installable: an x86_64 build with binaries, and runtime dependencies (installDeps) */
+  installable?: boolean;
 }
+
+/** Whether package i (1-based, S submissions each) has a good submission: pkgids that are multiples of 10 failed. */
+const hasGood = (i: number, perPackage: number) => Array.from({ length: perPackage }, (_, k) => (i - 1) * perPackage + k + 1).some((id) => id % 10 !== 0);
+
+/** The runtime dependencies of package i in an installable store: i+1 and i+3 when they are in its
+ *  block of ten (so a closure has at most ten packages) and have a good submission; `>=1`. */
+export function installDeps(i: number, packages: number, perPackage = 1): Record<string, string> {
+  const deps: Record<string, string> = {};
+  for (const j of [i + 1, i + 3]) {
+    if (j <= packages && Math.ceil(j / 10) === Math.ceil(i / 10) && hasGood(j, perPackage)) deps[pkgName(j)] = '>=1';
+  }
+  return deps;
+}
+
+const ARCH = 'x86_64';
+const INSTALLED_BODY = '#!/bin/sh\necho bench\n';
+/** The build record every installable submission's status.json has. */
+const BUILD = { arch: ARCH, installed_size: 20480, compile_seconds: 2.5, files: ['/usr/bin/bench'], modified_files: [], binaries: [], resolved_dependencies: [], phases: {} };
 
 /** A one-file archive (package.json): every generated submission's portpkg.tgz. */
 const makeTgz = (): Buffer => rawTgz([{ name: 'package.json', body: JSON.stringify({ name: 'benchpkg', version: '1.0.0', description: 'generated for a benchmark' }, null, 2) + '\n' }]);
@@ -80,6 +103,7 @@ class Feed {
 
 export async function generateStore(data: string, o: GenerateOptions): Promise<void> {
   const perPackage = o.perPackage ?? 1;
+  const installable = o.installable ?? false;
   const total = o.packages * perPackage;
   const folders = Math.min(o.folders ?? 100, total);
   const store = path.join(data, 'store');
@@ -116,9 +140,17 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
   const tgzMark = blob(tgz);
   const tgzSha256 = createHash('sha256').update(tgz).digest('hex');
   const statuses = [false, true].map((failed) => {
-    const text = JSON.stringify({ state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, message: null, updated_at: now, attempts: 1, build: null });
+    const text = !failed && installable
+      ? JSON.stringify({ state: 'good', reason: null, message: null, updated_at: now, attempts: 1, build: BUILD, builds: { [ARCH]: { state: 'good', reason: null, message: null, attempts: 1, resolved_dependencies: [], build: BUILD, updated_at: now } } })
+      : JSON.stringify({ state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, message: null, updated_at: now, attempts: 1, build: null });
     return { text, mark: blob(text) };
   });
+  // an installable build's binaries: one archive for all, a manifest naming its submission
+  const binTgz = rawTgz([{ name: 'usr/bin/bench', body: INSTALLED_BODY }]);
+  const binMark = blob(binTgz);
+  const binDigest = { size: binTgz.length, sha256: createHash('sha256').update(binTgz).digest('hex') };
+  const installedFile = { path: '/usr/bin/bench', type: 'file', size: INSTALLED_BODY.length, mode: 0o100755, sha256: createHash('sha256').update(INSTALLED_BODY).digest('hex') };
+  const binManifest = (pkgid: number, name: string, version: string) => json({ pkgid, name, version, arch: ARCH, files: [installedFile] });
   const votes = [0, 1, 2, 3, 4, 5, 6].map((n) => {
     const text = json({ voters: Array.from({ length: n }, (_, v) => ({ user: `voter${v + 1}`, at: now })) });
     return { text, mark: n ? blob(text) : 0 };
@@ -148,6 +180,7 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
     if (v & 1) byMark(flagsMark, `tpl${v}/meta/flags.json`);
     if (v & 2) byMark(tags[0]!.mark, `tpl${v}/meta/tags.json`);
     if (v & 4) byMark(votes[1]!.mark, `tpl${v}/meta/votes.json`);
+    if (installable) for (const f of ['files.tar.gz', 'manifest.json']) byMark(binMark, `tpl${v}/binaries/${ARCH}/${f}`);
   }
   byMark(tgzMark, 'tplc/package.json');
 
@@ -164,25 +197,32 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
     files++;
   };
 
-  // a submission's index entry, from its pkgid alone (package i, its k-th)
+  // a submission's index entry, from its pkgid alone (package i, its k-th); with the manifest.json of
+  // its binaries when it has some
+  const dependencies = (i: number) => (installable ? installDeps(i, o.packages, perPackage) : {});
   const entry = (pkgid: number) => {
     const i = Math.floor((pkgid - 1) / perPackage) + 1;
     const k = (pkgid - 1) % perPackage;
     const failed = pkgid % 10 === 0;
-    return {
-      pkgid, version: `1.${k}.${i % 17}`, state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, submitter: 'alice', submitter_role: 'maintainer',
+    const version = `1.${k}.${i % 17}`;
+    const binaries = installable && !failed ? binManifest(pkgid, pkgName(i), version) : null;
+    const e = {
+      pkgid, version, state: failed ? 'failed' : 'good', reason: failed ? 'build' : null, submitter: 'alice', submitter_role: 'maintainer',
       submitted_at: now, updated_at: now, commit: null, stable: k === perPackage - 1 && i % 3 === 0, tags: k % 4 ? [] : [`u${i % 13}`],
-      votes: (i + k) % 7, failed_reports: 0,
+      votes: (i + k) % 7, failed_reports: 0, dependencies: dependencies(i),
+      // as store/indexed-builds.ts derives it
+      ...(binaries ? { builds: { [ARCH]: { installed_size: BUILD.installed_size, compile_seconds: BUILD.compile_seconds, binaries: binDigest, manifest_sha256: createHash('sha256').update(binaries).digest('hex') } } } : {}),
     };
+    return { e, binaries };
   };
   const description = (i: number) => `package number ${i}, a ${CATEGORIES[i % 5]} tool`;
-  const manifest = (i: number, version: string) => json({ name: pkgName(i), version, description: description(i) });
+  const manifest = (i: number, version: string) => json({ name: pkgName(i), version, description: description(i), ...(installable ? { dependencies: dependencies(i) } : {}) });
 
   // the packages: their index and their newest tree
   for (let i = 1; i <= o.packages; i++) {
     const name = pkgName(i);
     const submissions = [];
-    for (let k = 0; k < perPackage; k++) submissions.push(entry((i - 1) * perPackage + k + 1));
+    for (let k = 0; k < perPackage; k++) submissions.push(entry((i - 1) * perPackage + k + 1).e);
     const common = storePaths.common(name);
     const newest = manifest(i, submissions[perPackage - 1]!.version);
     dirOnce(path.posix.dirname(common));
@@ -203,7 +243,7 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
   // the submission folders, in the store's path order (one port/portpkgs/xx/yy folder after another)
   let written = 0;
   const folder = (pkgid: number) => {
-    const sub = entry(pkgid);
+    const { e: sub, binaries } = entry(pkgid);
     const i = Math.floor((pkgid - 1) / perPackage) + 1;
     const dir = storePaths.portpkgDir(pkgid);
     const file = (rel: string, content: string | Buffer, mark: number | null) => {
@@ -218,13 +258,21 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
     feed.push(`C tpl${(sub.stable ? 1 : 0) | (sub.tags.length ? 2 : 0) | (sub.votes ? 4 : 0)} t\n`);
     file('portpkg.tgz', tgz, 0);
     file('unpacked/package.json', manifest(i, sub.version), null);
-    file('meta/submission_info.json', JSON.stringify({ pkgid, name: pkgName(i), version: sub.version, submitter: 'alice', submitter_role: 'maintainer', submitted_at: now, source: { type: 'upload', filename: null }, sha256: tgzSha256, size: tgz.length, description: description(i), category: CATEGORIES[i % 5], tags: [`t${i % 50}`], dependencies: {}, build_dependencies: {} }), null);
+    file('meta/submission_info.json', JSON.stringify({ pkgid, name: pkgName(i), version: sub.version, submitter: 'alice', submitter_role: 'maintainer', submitted_at: now, source: { type: 'upload', filename: null }, sha256: tgzSha256, size: tgz.length, description: description(i), category: CATEGORIES[i % 5], tags: [`t${i % 50}`], dependencies: sub.dependencies, build_dependencies: {} }), null);
     const status = statuses[sub.state === 'failed' ? 1 : 0]!;
     file('meta/status.json', status.text, status.mark);
     // what the index entry says of flags, tags and votes, as fsck derives it from the tree
     if (sub.stable) file('meta/flags.json', flags, 0);
     if (sub.tags.length) file('meta/tags.json', tags[i % 13]!.text, tags[i % 13]!.mark);
     if (sub.votes) file('meta/votes.json', votes[sub.votes]!.text, votes[sub.votes]!.mark);
+    if (binaries) {
+      newDir(`${dir}/binaries`);
+      newDir(`${dir}/binaries/${ARCH}`);
+      file(`binaries/${ARCH}/files.tar.gz`, binTgz, 0);
+      file(`binaries/${ARCH}/manifest.json`, binaries, null);
+    } else if (installable) {
+      feed.push('D t/binaries\n'); // a failed build has none
+    }
     feed.push(`R t ${dir}\n`);
     if (++written % 100_000 === 0) say(`${written} submission folders, ${files} files`);
   };
@@ -264,10 +312,10 @@ export async function generateStore(data: string, o: GenerateOptions): Promise<v
 
 /** Writes a store in a child process (see the script form above). */
 export async function generateStoreApart(data: string, o: GenerateOptions): Promise<void> {
-  await execa(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), data, String(o.packages), String(o.perPackage ?? 1), String(o.folders ?? 100)], { stdio: 'inherit' });
+  await execa(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), data, String(o.packages), String(o.perPackage ?? 1), String(o.folders ?? 100), ...(o.installable ? ['installable'] : [])], { stdio: 'inherit' });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [data, packages, perPackage, folders] = process.argv.slice(2);
-  await generateStore(data!, { packages: Number(packages), perPackage: Number(perPackage), folders: Number(folders) });
+  const [data, packages, perPackage, folders, installable] = process.argv.slice(2);
+  await generateStore(data!, { packages: Number(packages), perPackage: Number(perPackage), folders: Number(folders), installable: installable === 'installable' });
 }

@@ -3,6 +3,8 @@
 // Picks the highest good version satisfying every range on a name; a missing package, an
 // unsatisfiable range or a cycle fails with code `dependency` naming the culprit, in the spirit of
 // OBS's "nothing provides X needed by Y". The result is in install order (dependencies first).
+// The same resolution answers install plans (service/install-plan.ts, resolveClosure): the
+// runtime closure of submissions already chosen (pinned), with their own ranges checked the same way.
 import { MorphuxError } from '../domain/errors.js';
 import { compareVersions, parseRange, satisfies } from '../domain/version.js';
 
@@ -24,7 +26,17 @@ export interface ResolveInput {
 /** good, eligible submissions of a package (any order) */
 export type CandidateLookup = (name: string) => Promise<Candidate[]>;
 
-export async function resolveDependencies(root: ResolveInput, lookup: CandidateLookup): Promise<Candidate[]> {
+/** Submissions chosen before resolution (an install plan's requested ones): a range on such a
+ *  name is checked against it alone. */
+export type Pinned = ReadonlyMap<string, Candidate>;
+
+/**
+ * The resolution both callers share: visit(name, range, chain) chooses the highest candidate of
+ * `name` satisfying `range` (or checks the one chosen earlier, or the pinned one), then its own
+ * dependencies, depth first; `order` is every chosen candidate, dependencies first. `chain` is the
+ * path of names that led here (its last one "needs" this name, in messages).
+ */
+function resolver(lookup: CandidateLookup, pinned: Pinned = new Map()) {
   const chosen = new Map<string, Candidate>();
   const order: Candidate[] = [];
   const cache = new Map<string, Candidate[]>();
@@ -46,7 +58,11 @@ export async function resolveDependencies(root: ResolveInput, lookup: CandidateL
       }
       return;
     }
-    const all = await candidates(name);
+    const pin = pinned.get(name);
+    if (pin && !satisfies(pin.version, range)) {
+      throw new MorphuxError('dependency', `${name} ${rangeText} needed by ${who(chain)} conflicts with ${name} ${pin.version} (pkgid ${pin.pkgid}) requested`, { package: name, range: rangeText, needed_by: who(chain) });
+    }
+    const all = pin ? [pin] : await candidates(name);
     if (all.length === 0) {
       throw new MorphuxError('dependency', `nothing provides ${name} needed by ${who(chain)}: no good submission of ${name}`, { package: name, needed_by: who(chain) });
     }
@@ -58,11 +74,27 @@ export async function resolveDependencies(root: ResolveInput, lookup: CandidateL
     for (const [dep, r] of Object.entries(pick.dependencies).sort()) await visit(dep, r, [...chain, name]);
     order.push(pick);
   }
+  return { visit, order };
+}
 
+export async function resolveDependencies(root: ResolveInput, lookup: CandidateLookup): Promise<Candidate[]> {
+  const r = resolver(lookup);
   const direct = [...Object.entries(root.dependencies).sort(), ...Object.entries(root.build_dependencies).sort()];
-  for (const [dep, r] of direct) {
+  for (const [dep, range] of direct) {
     if (dep === root.name) throw new MorphuxError('dependency', `dependency cycle: ${root.name} -> ${root.name}`, { cycle: [root.name, root.name] });
-    await visit(dep, r, [root.name]);
+    await r.visit(dep, range, [root.name]);
   }
-  return order;
+  return r.order;
+}
+
+/**
+ * The runtime closure of chosen submissions (each name once): the roots and, through their
+ * `dependencies`, every submission they need, in install order (dependencies first). A range on a
+ * root's name is checked against that root; other names resolve through `lookup` as for a build.
+ */
+export async function resolveClosure(roots: readonly Candidate[], lookup: CandidateLookup): Promise<Candidate[]> {
+  const pinned = new Map(roots.map((c) => [c.name, c]));
+  const r = resolver(lookup, pinned);
+  for (const c of roots) await r.visit(c.name, '*', []);
+  return r.order;
 }

@@ -6,6 +6,7 @@ import type { AppContext } from '../service/app-context.js';
 import type { GitObjectReader } from '../store/git-object-reader.js';
 import { errorBody, errorResponse } from './error-status.js';
 import { apiAccounts } from './routes/api-accounts.js';
+import { apiInstall } from './routes/api-install.js';
 import { apiMeta } from './routes/api-meta.js';
 import { apiPackages } from './routes/api-packages.js';
 import { apiSubmit } from './routes/api-submit.js';
@@ -36,6 +37,7 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/api/v1', apiPackages(ctx));
   app.route('/api/v1', apiMeta(ctx));
   app.route('/api/v1', apiSubmit(ctx));
+  app.route('/', apiInstall(ctx)); // GET /api/v1/install and /pkg/<pkgid>/binaries/<arch>[/manifest]
   app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
   app.route('/internal/worker', workerApi(ctx));
   app.route('/store', storeFiles(ctx, opts.storeReader));

@@ -1,25 +1,56 @@
-// Which submissions a name resolves to, for query URLs and for dependencies: good submissions
-// made by the package's maintainers or admins, or the one flagged stable (CONTRACT.md, "HTTP").
-// Who made a submission is the role recorded when it was submitted (store/port-index.ts,
+// Which submissions a name resolves to, for query URLs, dependencies and install plans: good
+// submissions made by the package's maintainers or admins, or the one flagged stable (CONTRACT.md,
+// "HTTP"). Who made a submission is the role recorded when it was submitted (store/port-index.ts,
 // queryEligible), read from the index alone: no lookup of today's maintainers or users.
+// pickEntry is the /port/<name>[/<which>] rule over one package's index: query-target.ts (the
+// 301s) and install-plan.ts (what a name in a plan resolves to) both call it.
 import type { Candidate } from '../builder/resolve-dependencies.js';
 import { compareVersions } from '../domain/version.js';
-import { queryEligible, type PortIndexEntry } from '../store/port-index.js';
+import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/port-index.js';
 import { storePaths } from '../store/store-paths.js';
 import type { SubmissionInfo } from '../store/submission-types.js';
 import type { AppContext } from './app-context.js';
 
+/** Where package indexes come from: the catalog (or a stand-in with its `get`, in tests). */
+export interface IndexSource {
+  get(name: string): Promise<PortIndex | null>;
+}
+
 /** What the resolution reads: the catalog alone. Callers may hand over more of the context
  *  (the owners and users these functions once looked up); it is not read. */
-export type EligibleContext = Pick<AppContext, 'catalog'> & Partial<AppContext>;
+export type EligibleContext = { catalog: IndexSource } & Omit<Partial<AppContext>, 'catalog'>;
 
-/** Good entries of a package that query URLs may resolve to, best first (version, then pkgid). */
-export async function eligibleEntries(ctx: EligibleContext, name: string): Promise<PortIndexEntry[]> {
-  const ix = await ctx.catalog.get(name);
+/** Good entries of a package's index that query URLs may resolve to, best first (version, then pkgid). */
+export function eligibleOf(ix: PortIndex | null): PortIndexEntry[] {
   if (!ix) return [];
   return ix.submissions
     .filter((e) => e.state === 'good' && queryEligible(e))
     .sort((a, b) => compareVersions(b.version, a.version) || b.pkgid - a.pkgid);
+}
+
+/** Good entries of a package that query URLs may resolve to, best first (version, then pkgid). */
+export async function eligibleEntries(ctx: EligibleContext, name: string): Promise<PortIndexEntry[]> {
+  return eligibleOf(await ctx.catalog.get(name));
+}
+
+export type Picked = { entry: PortIndexEntry } | { none: string };
+
+/**
+ * The /port rule over one package's index (CONTRACT.md, "HTTP"). which: null for /port/<name>
+ * (the best eligible good submission), 'stable' (the current stable one), or a version (the highest
+ * eligible good pkgid of that version). The entry, or why there is none.
+ */
+export function pickEntry(ix: PortIndex | null, name: string, which: string | null): Picked {
+  if (which === null) {
+    const best = eligibleOf(ix)[0];
+    return best ? { entry: best } : { none: `${name} has no good submission yet` };
+  }
+  if (which === 'stable') {
+    const s = ix?.submissions.filter((e) => e.stable && e.state === 'good').sort((a, b) => b.pkgid - a.pkgid)[0];
+    return s ? { entry: s } : { none: `${name} has no stable submission` };
+  }
+  const match = eligibleOf(ix).filter((e) => compareVersions(e.version, which) === 0).sort((a, b) => b.pkgid - a.pkgid)[0];
+  return match ? { entry: match } : { none: `${name} has no good submission of version ${which.slice(0, 64)}` };
 }
 
 export async function eligibleCandidates(ctx: EligibleContext & Pick<AppContext, 'store'>, name: string): Promise<Candidate[]> {

@@ -2,23 +2,13 @@
 // submission, /port/<name>/stable to the current stable one, /port/<name>/<version> to the highest
 // eligible good pkgid of that version. Either a pkgid or why there is none.
 import { isPackageName } from '../domain/names.js';
-import { compareVersions } from '../domain/version.js';
-import { eligibleEntries, type EligibleContext } from './eligible-candidates.js';
+import { pickEntry, type EligibleContext } from './eligible-candidates.js';
 
 export type QueryTarget = { pkgid: number } | { none: string };
 
-/** which: null for /port/<name>, 'stable', or a version. */
+/** which: null for /port/<name>, 'stable', or a version (the rule itself: pickEntry). */
 export async function queryTarget(ctx: EligibleContext, name: string, which: string | null): Promise<QueryTarget> {
   if (!isPackageName(name)) return { none: `no package ${JSON.stringify(name.slice(0, 80))}` };
-  if (which === null) {
-    const best = (await eligibleEntries(ctx, name))[0];
-    return best ? { pkgid: best.pkgid } : { none: `${name} has no good submission yet` };
-  }
-  if (which === 'stable') {
-    const ix = await ctx.catalog.get(name);
-    const s = ix?.submissions.filter((e) => e.stable && e.state === 'good').sort((a, b) => b.pkgid - a.pkgid)[0];
-    return s ? { pkgid: s.pkgid } : { none: `${name} has no stable submission` };
-  }
-  const match = (await eligibleEntries(ctx, name)).filter((e) => compareVersions(e.version, which) === 0).sort((a, b) => b.pkgid - a.pkgid)[0];
-  return match ? { pkgid: match.pkgid } : { none: `${name} has no good submission of version ${which.slice(0, 64)}` };
+  const picked = pickEntry(await ctx.catalog.get(name), name, which);
+  return 'entry' in picked ? { pkgid: picked.entry.pkgid } : picked;
 }

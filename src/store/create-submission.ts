@@ -66,6 +66,7 @@ export async function createSubmission(store: Store, s: NewSubmission): Promise<
         ix.submissions.push({
           pkgid, version: info.version, state: 'queued', reason: null, submitter: info.submitter, submitter_role: s.submitterRole,
           submitted_at: now, updated_at: now, commit: s.source.type === 'git' ? s.source.commit : null, stable: false, tags: [], votes: 0, failed_reports: 0,
+          dependencies: info.dependencies,
         });
       });
       return info;

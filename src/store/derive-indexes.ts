@@ -4,9 +4,12 @@
 // failed-report count, which needs every report read, is kept up by the change that adds one.
 // The package's face (description, category, tags) comes from its newest submission made by a
 // maintainer or an admin (takeFace, shared with create-submission.ts), each entry carrying the
-// submitter role recorded in submission_info.json (roleOf: older files have none).
+// submitter role recorded in submission_info.json (roleOf: older files have none). Each entry
+// also carries the runtime `dependencies` of its submission_info.json and, for good builds, the
+// `builds` an install plan reads (indexed-builds.ts, shared with update-status.ts).
 import { readdir } from 'node:fs/promises';
 import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
+import { deriveBuilds } from './indexed-builds.js';
 import { emptyPortIndex, takeFace, type PortIndex, type PortIndexEntry } from './port-index.js';
 import { checkPkgid, storePaths } from './store-paths.js';
 import type { Store } from './store.js';
@@ -87,6 +90,7 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
     const status = await store.readJson<SubmissionStatus>(storePaths.status(pkgid));
     if (!info || !status) continue;
     const meta = await deriveEntryMeta(store, pkgid);
+    const builds = await deriveBuilds(store.abs(dir), status);
     submissions++;
     maxPkgid = Math.max(maxPkgid, pkgid);
     const ix = indexes.get(info.name) ?? emptyPortIndex(info.name);
@@ -98,6 +102,8 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
       submitted_at: info.submitted_at, updated_at: status.updated_at,
       commit: info.source.type === 'git' ? info.source.commit : null,
       stable: meta.stable, tags: meta.tags, votes: meta.votes, failed_reports: meta.failed_reports,
+      dependencies: info.dependencies ?? {},
+      ...(builds ? { builds } : {}),
     });
   }
   return { indexes, maxPkgid, submissions };

@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { readJsonFileSync } from './atomic-write.js';
+import type { IndexedBuilds } from './indexed-builds.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
 import { speaksForPackage, type SubmitterRole } from './submission-types.js';
@@ -30,6 +31,12 @@ export interface PortIndexEntry {
   votes: number;
   /** user reports with status failed (meta/reports/*.json, kind user) */
   failed_reports: number;
+  /** the runtime `dependencies` ranges of the submission (submission_info.json), as declared;
+   *  absent in indexes written before the field (then `builds` is unknown too: reindex fills both) */
+  dependencies?: Record<string, string>;
+  /** per arch, each good build that has its binaries: measurements and the digests of
+   *  files.tar.gz and manifest.json (indexed-builds.ts); absent when there is none */
+  builds?: IndexedBuilds;
 }
 
 export interface PortIndex {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { generateStore, pkgName } from '../../bench/support/generated-store.js';
+import { generateStore, installDeps, pkgName } from '../../bench/support/generated-store.js';
 import { walk } from '../../reliability/check-store-tree.js';
 import { silentLogger } from '../../src/config/logger.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
@@ -65,6 +65,29 @@ describe('generated bench store', () => {
       const report = await fsckStore(store);
       expect(report.problems).to.deep.equal([]);
       expect(report).to.include({ ok: true, submissions: 60, ports: 12 });
+    } finally {
+      await rm(all, { recursive: true, force: true });
+    }
+  });
+
+  it('passes fsck with installable builds: binaries, dependencies and the index entries that describe them', async () => {
+    const all = await mkdtemp(path.join(os.tmpdir(), 'gen-store-inst-'));
+    try {
+      await generateStore(all, { packages: 24, perPackage: 2, folders: 48, installable: true });
+      const root = path.join(all, 'store');
+      const store = new Store({ root, stateDir: path.join(all, 'state'), tmpDir: path.join(all, 'tmp'), log: silentLogger });
+      const report = await fsckStore(store);
+      expect(report.problems).to.deep.equal([]);
+      expect(report).to.include({ ok: true, submissions: 48, ports: 24 });
+      const ix = JSON.parse(await readFile(path.join(root, storePaths.portIndex(pkgName(1))), 'utf8'));
+      expect(ix.submissions[0].dependencies).to.deep.equal(installDeps(1, 24, 2));
+      expect(Object.keys(ix.submissions[0].dependencies)).to.deep.equal([pkgName(2), pkgName(4)]);
+      const archive = await readFile(path.join(root, storePaths.binaries(1, 'x86_64'), 'files.tar.gz'));
+      expect(ix.submissions[0].builds.x86_64.binaries).to.deep.equal({ size: archive.length, sha256: createHash('sha256').update(archive).digest('hex') });
+      // a failed build (pkgid 10) has no binaries and no builds
+      expect(existsSync(path.join(root, storePaths.binaries(10, 'x86_64')))).to.equal(false);
+      const five = JSON.parse(await readFile(path.join(root, storePaths.portIndex(pkgName(5))), 'utf8'));
+      expect(five.submissions.find((e: any) => e.pkgid === 10)).to.not.have.property('builds');
     } finally {
       await rm(all, { recursive: true, force: true });
     }
