@@ -2,6 +2,7 @@
 // `mpm`: the Morphux package client. Talks only to the public HTTP API of a server
 // (--server URL / MPM_SERVER, --token T / MPM_TOKEN), on its origin only; --json for machine-readable
 // output. Wherever a command takes a submission, it takes a pkgid or a pkgurl of that server.
+// install, remove, upgrade, list, files, owner and verify (src/mpm/) act on --root DIR (default /).
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -11,6 +12,10 @@ import { mpmGet } from './commands/mpm-get.js';
 import { mirrorSettings, mpmMirrorGet } from './commands/mpm-mirror-get.js';
 import { submissionArg } from './commands/mpm-submission-arg.js';
 import { isAbsolute, MpmClient } from './mpm-client.js';
+import type { CommandContext } from '../mpm/commands/context.js';
+import { mpmInstall, mpmUpgrade } from '../mpm/commands/install.js';
+import { mpmFiles, mpmList, mpmOwner, mpmVerify } from '../mpm/commands/query.js';
+import { mpmRemove } from '../mpm/commands/remove.js';
 
 const program = new Command('mpm')
   .description('Morphux package client')
@@ -108,5 +113,44 @@ program.command('tag <submission> <tag>').description('tag a submission (pkgid o
 program.command('vote <submission>').description('vote for a submission, pkgid or pkgurl (one vote per user)')
   .option('--remove', 'withdraw your vote', false)
   .action(action(async (submission: string, o: { remove: boolean }) => mpmVote(client(), print, submission, o.remove)));
+
+// Installing (src/mpm/): each takes --root DIR (default /; the database under ROOT/var/lib/mpm/) and --json.
+interface RootOpts { root: string; json?: boolean; yes?: boolean }
+const installer = (o: RootOpts): CommandContext => {
+  const asJson = json() || o.json === true;
+  return {
+    client, root: o.root, json: asJson, yes: o.yes === true, progress: !asJson && process.stderr.isTTY === true,
+    print: (v, text) => process.stdout.write(asJson ? JSON.stringify(v, null, 2) + '\n' : text() + '\n'),
+    stepDelayMs: Number(process.env.MPM_DEBUG_STEP_DELAY_MS) || undefined,
+  };
+};
+const rooted = (c: Command) => c.option('--root <dir>', 'the root directory to act on', '/').option('--json', 'machine-readable output');
+
+rooted(program.command('install <spec...>')).description('install NAME, NAME@VERSION, NAME@stable, a PKGID or a PKGURL, with its dependencies, as one transaction')
+  .option('-y, --yes', 'do not ask for confirmation').option('--overwrite', 'replace files in the way that belong to no package')
+  .option('--arch <arch>', 'architecture (default: this machine\'s)')
+  .action(action(async (specs: string[], o: RootOpts & { overwrite?: boolean; arch?: string }) => mpmInstall(installer(o), specs, { overwrite: o.overwrite === true, arch: o.arch })));
+
+rooted(program.command('remove <name...>')).description('remove installed packages (changed config files stay)')
+  .option('-y, --yes', 'do not ask for confirmation').option('--cascade', 'also remove the packages that depend on them')
+  .option('--orphans', 'also remove dependencies nothing needs any more')
+  .action(action(async (names: string[], o: RootOpts & { cascade?: boolean; orphans?: boolean }) => mpmRemove(installer(o), names, { cascade: o.cascade === true, orphans: o.orphans === true })));
+
+rooted(program.command('upgrade [name...]')).description('upgrade everything (or the named packages) to what the server resolves now, as one transaction')
+  .option('-y, --yes', 'do not ask for confirmation').option('--overwrite', 'replace files in the way that belong to no package')
+  .option('--arch <arch>', 'architecture (default: that of the installed packages)')
+  .action(action(async (names: string[], o: RootOpts & { overwrite?: boolean; arch?: string }) => mpmUpgrade(installer(o), names, { overwrite: o.overwrite === true, arch: o.arch })));
+
+rooted(program.command('list')).description('the installed packages')
+  .action(action(async (o: RootOpts) => mpmList(installer(o))));
+
+rooted(program.command('files <name>')).description('the files of an installed package')
+  .action(action(async (name: string, o: RootOpts) => mpmFiles(installer(o), name)));
+
+rooted(program.command('owner <path>')).description('the installed package that owns a path (inside the root)')
+  .action(action(async (p: string, o: RootOpts) => mpmOwner(installer(o), p)));
+
+rooted(program.command('verify [name...]')).description('check installed files: missing, changed, mode changed (exit 1 when any)')
+  .action(action(async (names: string[], o: RootOpts) => mpmVerify(installer(o), names)));
 
 await program.parseAsync(process.argv);
