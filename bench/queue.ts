@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { EmbeddedQueue, type BuildJobRef, type BuildQueue } from '../src/builder/build-queue.js';
 import { RedisQueue } from '../src/builder/redis-queue.js';
-import { silentLogger } from '../src/config/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { startRedis } from '../test/support/redis-server.js';
 import { vmBench } from './queue-vm.js';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
-import { silentLogger } from '../src/config/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { openContext } from '../src/service/app-context.js';
 import { generateStore, pkgName } from './support/generated-store.js';

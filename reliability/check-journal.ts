@@ -3,10 +3,10 @@
 // sha256), a version branch accepted without one has a submission of its commit, a comment or
 // report answered with its number has that file with that text, an added tag or vote is there.
 import path from 'node:path';
-import { readJsonFile } from '../src/store/atomic-write.js';
+import { readJsonFile } from '../src/lib/atomic-write.js';
 import type { TagsDoc, VotesDoc } from '../src/store/read-submission.js';
 import { storePaths } from '../src/store/store-paths.js';
-import type { BuildReport, CommentDoc, SubmissionInfo } from '../src/store/submission-types.js';
+import type { BuildReport, CommentDoc, SubmissionInfo } from '../src/domain/submission.js';
 
 export type Ack =
   | { kind: 'push'; pkgid: number; name: string; version: string; commit: string }

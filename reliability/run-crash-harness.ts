@@ -7,11 +7,11 @@
 // must finish good with exactly one builder report.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../src/config/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { fsckStore } from '../src/store/fsck-store.js';
 import { storePaths } from '../src/store/store-paths.js';
 import { Store } from '../src/store/store.js';
-import type { BuildReport, SubmissionStatus } from '../src/store/submission-types.js';
+import type { BuildReport, SubmissionStatus } from '../src/domain/submission.js';
 import { numberedJson } from '../src/store/committed-tree.js';
 import { checkJournal, type AckKind } from './check-journal.js';
 import { checkStoreTree } from './check-store-tree.js';

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName, checkUserName } from '../domain/names.js';
-import { atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
+import { atomicWriteJson, readJsonFile } from '../lib/atomic-write.js';
 
 export interface PackageOwners {
   name: string;

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
+import { atomicWriteJson, readJsonFile } from '../lib/atomic-write.js';
 
 export interface SessionRecord {
   user: string;

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { atomicWriteJson } from '../store/atomic-write.js';
-import { AsyncMutex } from '../store/async-mutex.js';
+import { atomicWriteJson } from '../lib/atomic-write.js';
+import { AsyncMutex } from '../lib/async-mutex.js';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkTokenName, checkUserName } from '../domain/names.js';

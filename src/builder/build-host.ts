@@ -3,13 +3,13 @@
 // outcome in one store commit, refusing a result whose attempt is no longer the current one.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Logger } from '../config/logger.js';
-import type { Arch } from '../config/config-schema.js';
+import type { Logger } from '../lib/logger.js';
+import type { Arch } from '../domain/arch.js';
 import { isMorphuxError, MorphuxError } from '../domain/errors.js';
 import { parseManifest, type Manifest } from '../domain/manifest.js';
 import { storePaths } from '../store/store-paths.js';
 import type { Store } from '../store/store.js';
-import { nowIso, type ArchBuildStatus, type SubmissionInfo, type SubmissionStatus } from '../store/submission-types.js';
+import { nowIso, type ArchBuildStatus, type SubmissionInfo, type SubmissionStatus } from '../domain/submission.js';
 import { updateStatus } from '../store/update-status.js';
 import type { BuildJobRef } from './build-queue.js';
 import type { LiveLogs } from './live-logs.js';

@@ -2,7 +2,7 @@
 // the same key twice builds it once. The embedded queue is in memory but loses nothing: the job's
 // durable form is the submission's status.json (queued/building), written in the same commit as
 // the submission, and the queue is rebuilt from the store at start-up.
-import type { Arch } from '../config/config-schema.js';
+import type { Arch } from '../domain/arch.js';
 import type { BuildProgress } from './build-progress.js';
 
 export interface BuildJobRef {

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { isMorphuxError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
 import { LocalBuildHost, type BuildHost, type Retry } from './build-host.js';

@@ -1,8 +1,8 @@
 // A submission's overall status from its per-arch builds (status.json `builds`): failed as soon as
 // one configured arch failed (its reason, the arch named in the message), good only when every
 // configured arch is good, else building or queued; `build` mirrors the first configured arch.
-import type { Arch } from '../config/config-schema.js';
-import type { ArchBuildStatus, SubmissionStatus } from '../store/submission-types.js';
+import type { Arch } from '../domain/arch.js';
+import type { ArchBuildStatus, SubmissionStatus } from '../domain/submission.js';
 
 export function mergeArchStatus(status: SubmissionStatus, arches: readonly Arch[]): void {
   const builds = status.builds ?? {};

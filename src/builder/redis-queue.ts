@@ -7,8 +7,8 @@
 // (phase, percent) is the BullMQ job's progress, so every process sees where each build is.
 import { Queue, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import type { Arch } from '../config/config-schema.js';
-import type { Logger } from '../config/logger.js';
+import type { Arch } from '../domain/arch.js';
+import type { Logger } from '../lib/logger.js';
 import type { BuildProgress } from './build-progress.js';
 import { jobKey, type BuildJobRef, type BuildQueue, type RunningJob } from './build-queue.js';
 

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { MorphuxError, type ErrorCode } from '../domain/errors.js';
 import { unpackPortpkg } from '../store/unpack-portpkg.js';
 import type { BuildClaim, BuildHost, Retry } from './build-host.js';

@@ -1,9 +1,8 @@
 // The shape of Morphux's configuration, with every default. morphux.example.yaml documents
 // the same keys for people; load-config.ts reads the file and the environment into it.
 import { z } from 'zod';
+import { ARCHES } from '../domain/arch.js';
 
-export const ARCHES = ['x86_64', 'aarch64'] as const;
-export type Arch = (typeof ARCHES)[number];
 
 /** A token bucket (service/throttle.ts): up to `burst` actions at once, then `per_minute` more a
  *  minute, refilled steadily; null: not throttled. */

@@ -33,3 +33,10 @@ function safe(f: () => unknown): boolean {
     return false;
   }
 }
+
+/** A pkgid: 1 to 99,999,999 (the store's %08d folders), as a number or its decimal text. */
+export function checkPkgid(pkgid: unknown): number {
+  const n = typeof pkgid === 'string' && /^[0-9]{1,10}$/.test(pkgid) ? Number(pkgid) : pkgid;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 99_999_999) throw new RangeError(`not a pkgid: ${String(pkgid)}`);
+  return n;
+}

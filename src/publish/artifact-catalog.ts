@@ -6,9 +6,9 @@
 // manifest_sha256); entries built before those fields existed get them from HEAD on the next refresh.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { IndexEntry } from '../domain/signed-index.js';
-import { atomicWrite, atomicWriteJson } from '../store/atomic-write.js';
+import { atomicWrite, atomicWriteJson } from '../lib/atomic-write.js';
 import { buildArtifact } from './build-artifact.js';
 import { listCommittedBinaries, readCommitted, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
 import type { Compression } from './compress-binaries.js';

@@ -2,9 +2,9 @@
 // files.tar.gz, read from HEAD (never the working tree, where a transaction may be half done).
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
-import { ARCHES, type Arch } from '../config/config-schema.js';
+import { ARCHES, type Arch } from '../domain/arch.js';
 import { pkgidOfPath, storePaths } from '../store/store-paths.js';
-import type { SubmissionInfo, SubmissionStatus } from '../store/submission-types.js';
+import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 
 export interface CommittedBinaries {
   pkgid: number;

@@ -3,7 +3,7 @@
 // it holds. What is pending is derived: catalog entries not confirmed here. Re-running is safe.
 import { readFile } from 'node:fs/promises';
 import { isMorphuxError } from '../domain/errors.js';
-import { atomicWriteJson } from '../store/atomic-write.js';
+import { atomicWriteJson } from '../lib/atomic-write.js';
 
 export interface Failure {
   count: number;

@@ -11,7 +11,7 @@ import { MorphuxError } from '../domain/errors.js';
 import { signRotation } from '../domain/key-rotation.js';
 import { contentKeyId, type ContentKey } from '../domain/sealed-artifact.js';
 import { formatPublicKey, privateKeyFromPem, signingKeyId } from '../domain/signed-index.js';
-import { atomicWrite, atomicWriteJson, readJsonFile } from '../store/atomic-write.js';
+import { atomicWrite, atomicWriteJson, readJsonFile } from '../lib/atomic-write.js';
 import { remoteRotationPath, type PublishedFile, type PublishPaths } from './publish-paths.js';
 
 export interface SigningKey {

@@ -5,9 +5,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import type { Config } from '../config/config-schema.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { MorphuxError } from '../domain/errors.js';
-import { atomicWrite } from '../store/atomic-write.js';
+import { atomicWrite } from '../lib/atomic-write.js';
 import { ArtifactCatalog } from './artifact-catalog.js';
 import { readMirrorState, type Failure } from './mirror-state.js';
 import { PublishKeys } from './publish-keys.js';

@@ -3,7 +3,7 @@
 // (the first 8 KiB) for the log line written when it ends.
 import type { Socket } from 'node:net';
 import { execa } from 'execa';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 
 const STDERR_KEPT = 8192;
 

@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isMorphuxError, type ErrorCode } from '../domain/errors.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import type { AppContext } from '../service/app-context.js';
 import { queryTarget } from '../service/query-target.js';
-import { checkPkgid } from '../store/store-paths.js';
+import { checkPkgid } from '../domain/names.js';
 import { notModified, type PkgFileCache } from './pkg-file-cache.js';
 
 const PKG = /^\/pkg\/([0-9]{1,10})$/;

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { isPackageName } from '../domain/names.js';
 import { repoExists } from '../repos/create-repo.js';
 import { repoDir } from '../repos/repo-paths.js';

@@ -13,7 +13,7 @@
 // chunks), then starts git with the socket as stdout. When git exits the socket is shut down.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { startBackend } from './backend-process.js';
 
 /** git-http-backend buffers an upload-pack request in memory up to http.maxRequestBuffer (10 MiB by

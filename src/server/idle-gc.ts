@@ -3,7 +3,7 @@
 // which an idle server may not make for minutes. Needs node's --expose-gc (dist/cli/morphux.js's
 // first line); without it this does nothing.
 import type { Server } from 'node:http';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 
 const TICK_MS = 1_000;
 const QUIET_TICKS = 2; // no new request for this many ticks: quiet

@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Store } from '../store/store.js';
 import { storePaths } from '../store/store-paths.js';
-import type { SubmissionInfo } from '../store/submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 
 export interface PkgFile {
   file: string;

@@ -13,12 +13,12 @@ import { BuildWorker } from '../builder/build-worker.js';
 import { LiveLogs } from '../builder/live-logs.js';
 import type { VmRunner } from '../builder/vm/vm-types.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { Publisher } from '../publish/publisher.js';
 import { CommittedTree } from '../store/committed-tree.js';
 import { PortCatalog } from '../store/port-catalog.js';
 import { Store } from '../store/store.js';
-import { dataLayout, type DataLayout } from './data-layout.js';
+import { dataLayout, type DataLayout } from '../config/data-layout.js';
 import { eligibleCandidates, eligibleEntries } from './eligible-candidates.js';
 import { Throttle } from './throttle.js';
 

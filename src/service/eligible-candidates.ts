@@ -8,7 +8,7 @@ import type { Candidate } from '../builder/resolve-dependencies.js';
 import { compareVersions } from '../domain/version.js';
 import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/port-index.js';
 import { storePaths } from '../store/store-paths.js';
-import type { SubmissionInfo } from '../store/submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 import type { AppContext } from './app-context.js';
 
 /** Where package indexes come from: the catalog (or a stand-in with its `get`, in tests). */

@@ -13,7 +13,7 @@ import { repoDir } from '../repos/repo-paths.js';
 import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
 import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
-import { AsyncMutex } from '../store/async-mutex.js';
+import { AsyncMutex } from '../lib/async-mutex.js';
 
 export interface HookRequest {
   repo: string;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName, checkTag, checkTokenName, checkUserName } from '../domain/names.js';
 import { hasControlChars } from '../domain/untrusted-text.js';
-import { checkPkgid } from '../store/store-paths.js';
+import { checkPkgid } from '../domain/names.js';
 
 // a name's own check throws its typed error (invalid_name), which passes through the schema
 const by = <T>(check: (v: unknown) => T) => z.unknown().transform((v) => check(v));

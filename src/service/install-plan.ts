@@ -15,8 +15,9 @@ import { checkVersion } from '../domain/version.js';
 import type { CommittedTree } from '../store/committed-tree.js';
 import { archBuildGood, bytesDigest, indexedBuild, isArchName, type IndexedBuild } from '../store/indexed-builds.js';
 import type { PortIndexEntry } from '../store/port-index.js';
-import { checkPkgid, storePaths } from '../store/store-paths.js';
-import type { SubmissionInfo, SubmissionStatus } from '../store/submission-types.js';
+import { storePaths } from '../store/store-paths.js';
+import { checkPkgid } from '../domain/names.js';
+import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 import { eligibleOf, pickEntry, type IndexSource } from './eligible-candidates.js';
 
 const MAX_SPECS = 256;

@@ -4,7 +4,7 @@ import type { PackageOwnersStore } from '../accounts/package-owners.js';
 import { MorphuxError } from '../domain/errors.js';
 import { storePaths } from '../store/store-paths.js';
 import type { Store } from '../store/store.js';
-import type { SubmissionInfo } from '../store/submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 import type { Facts } from './authorize.js';
 
 export type PackageFacts = NonNullable<Facts['package']>;

@@ -2,7 +2,7 @@
 // fetches now instead of at its next interval. Commits are coalesced (one round of POSTs at a
 // time, one more after it when commits came meanwhile); the commit never waits; a replica that
 // does not answer is logged and told again on the next commit (its interval fetch covers the gap).
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface ReplicaNotifierOptions {
   /** replicas' base URLs */

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PackageOwnersStore } from '../accounts/package-owners.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { MorphuxError } from '../domain/errors.js';
 
 export interface ReplicaSyncOptions {

@@ -4,7 +4,7 @@
 import { MorphuxError } from '../domain/errors.js';
 import { parseManifest, type Manifest } from '../domain/manifest.js';
 import { createSubmission } from '../store/create-submission.js';
-import type { SubmissionInfo, SubmissionSource, SubmitterRole } from '../store/submission-types.js';
+import type { SubmissionInfo, SubmissionSource, SubmitterRole } from '../domain/submission.js';
 import { inspectPortpkg, portpkgLimits } from '../store/unpack-portpkg.js';
 import type { Config } from '../config/config-schema.js';
 import type { AppContext } from './app-context.js';

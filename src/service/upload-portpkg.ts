@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isMorphuxError } from '../domain/errors.js';
 import { repoExists } from '../repos/create-repo.js';
-import type { SubmissionInfo } from '../store/submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 import { actorName } from './actor.js';
 import type { AppContext } from './app-context.js';
 import { createPackageFor } from './create-package.js';

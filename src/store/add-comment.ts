@@ -2,7 +2,7 @@
 import { changeMeta } from './change-meta.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso, type CommentDoc } from './submission-types.js';
+import { nowIso, type CommentDoc } from '../domain/submission.js';
 
 export async function addComment(store: Store, pkgid: number, actor: string, text: string): Promise<CommentDoc> {
   return changeMeta(store, pkgid, `comment on ${pkgid}`, actor, async (tx) => {

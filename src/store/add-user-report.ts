@@ -4,7 +4,7 @@ import { changeMeta } from './change-meta.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
 import { nextReportNumber } from './update-status.js';
-import { nowIso, type BuildReport } from './submission-types.js';
+import { nowIso, type BuildReport } from '../domain/submission.js';
 
 export interface UserReport {
   status: 'ok' | 'failed';

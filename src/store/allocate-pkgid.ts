@@ -3,7 +3,7 @@
 // processes never get the same pkgid. A pkgid whose transaction failed is skipped, not reused.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite } from '../lib/atomic-write.js';
 
 export async function allocatePkgid(stateDir: string, atLeast = 1): Promise<number> {
   const file = path.join(stateDir, 'next-pkgid');

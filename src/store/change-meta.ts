@@ -7,7 +7,7 @@ import { deriveDocsMeta, type DocsMeta } from './derive-indexes.js';
 import { updatePortIndex } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
-import type { SubmissionInfo } from './submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 
 export interface MetaTx extends Tx {
   /** the submission being changed */

@@ -12,7 +12,7 @@ import { allocatePkgid } from './allocate-pkgid.js';
 import { takeFace, updatePortIndex } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso, type SubmissionInfo, type SubmissionSource, type SubmissionStatus, type SubmitterRole } from './submission-types.js';
+import { nowIso, type SubmissionInfo, type SubmissionSource, type SubmissionStatus, type SubmitterRole } from '../domain/submission.js';
 import { unpackPortpkg } from './unpack-portpkg.js';
 
 export interface NewSubmission {

@@ -11,9 +11,10 @@ import { readdir } from 'node:fs/promises';
 import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
 import { deriveBuilds } from './indexed-builds.js';
 import { emptyPortIndex, takeFace, type PortIndex, type PortIndexEntry } from './port-index.js';
-import { checkPkgid, storePaths } from './store-paths.js';
+import { storePaths } from './store-paths.js';
+import { checkPkgid } from '../domain/names.js';
 import type { Store } from './store.js';
-import { roleOf, type BuildReport, type SubmissionInfo, type SubmissionStatus } from './submission-types.js';
+import { roleOf, type BuildReport, type SubmissionInfo, type SubmissionStatus } from '../domain/submission.js';
 
 export type EntryMeta = Pick<PortIndexEntry, 'stable' | 'tags' | 'votes' | 'failed_reports'>;
 export type DocsMeta = Omit<EntryMeta, 'failed_reports'>;

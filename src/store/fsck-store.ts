@@ -10,7 +10,7 @@ import { listIndexedPorts } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import { uncommittedChanges } from './store-recovery.js';
 import type { Store } from './store.js';
-import type { SubmissionInfo } from './submission-types.js';
+import type { SubmissionInfo } from '../domain/submission.js';
 
 export interface FsckProblem {
   code: 'uncommitted' | 'incomplete' | 'misplaced' | 'checksum' | 'index_drift' | 'git';

@@ -15,8 +15,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../config/logger.js';
-import { atomicWrite } from './atomic-write.js';
+import type { Logger } from '../lib/logger.js';
+import { atomicWrite } from '../lib/atomic-write.js';
 import { readHead } from './store-commit.js';
 import { storeGit } from './store-git.js';
 

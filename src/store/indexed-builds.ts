@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ArchBuildStatus, BuildRecord, SubmissionStatus } from './submission-types.js';
+import type { ArchBuildStatus, BuildRecord, SubmissionStatus } from '../domain/submission.js';
 
 export interface Digest {
   size: number;

@@ -4,13 +4,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
-import { readJsonFileSync } from './atomic-write.js';
+import { readJsonFileSync } from '../lib/atomic-write.js';
 import type { IndexedBuilds } from './indexed-builds.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
-import { speaksForPackage, type SubmitterRole } from './submission-types.js';
-
-export type BuildState = 'queued' | 'building' | 'good' | 'failed';
+import { speaksForPackage, type BuildState, type SubmitterRole } from '../domain/submission.js';
 
 export interface PortIndexEntry {
   pkgid: number;

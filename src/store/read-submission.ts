@@ -2,7 +2,7 @@
 import { MorphuxError } from '../domain/errors.js';
 import type { TreeReader } from './committed-tree.js';
 import { storePaths } from './store-paths.js';
-import type { SubmissionInfo, SubmissionStatus } from './submission-types.js';
+import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 
 export interface FlagsDoc {
   stable: boolean;

@@ -2,7 +2,7 @@
 // files of packages the tree no longer has, and moves the pkgid counter past the highest pkgid.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite } from '../lib/atomic-write.js';
 import { deriveIndexes } from './derive-indexes.js';
 import { listIndexedPorts } from './port-index.js';
 import { storePaths } from './store-paths.js';

@@ -3,7 +3,7 @@
 // wrote gathered for the commit. A change that fails is told; when it had written part of itself
 // the tree goes back to the last commit and the others run again without it. The store
 // (store.ts) holds the lock, the queue of changes and the commit.
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { authorOf } from './store-git.js';
 import { openTx, type Finisher, type Tx, type TxState } from './store-tx.js';
 

@@ -7,7 +7,7 @@ import { readPortIndex } from './port-index.js';
 import type { FlagsDoc } from './read-submission.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso, type SubmissionStatus } from './submission-types.js';
+import { nowIso, type SubmissionStatus } from '../domain/submission.js';
 
 export async function setStableFlag(store: Store, pkgid: number, actor: string, on: boolean): Promise<FlagsDoc> {
   return changeMeta(store, pkgid, `${on ? 'flag' : 'unflag'} stable ${pkgid}`, actor, async (tx) => {

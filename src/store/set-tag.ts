@@ -6,7 +6,7 @@ import { changeMeta } from './change-meta.js';
 import type { TagsDoc } from './read-submission.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso } from './submission-types.js';
+import { nowIso } from '../domain/submission.js';
 
 export const MAX_TAGS_PER_SUBMISSION = 64;
 

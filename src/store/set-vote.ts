@@ -4,7 +4,7 @@ import { changeMeta } from './change-meta.js';
 import type { VotesDoc } from './read-submission.js';
 import { storePaths } from './store-paths.js';
 import type { Store } from './store.js';
-import { nowIso } from './submission-types.js';
+import { nowIso } from '../domain/submission.js';
 
 export async function setVote(store: Store, pkgid: number, actor: string, on: boolean): Promise<VotesDoc> {
   return changeMeta(store, pkgid, `${on ? 'vote for' : 'withdraw vote on'} ${pkgid}`, actor, async (tx) => {

@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export async function withStoreLock<T>(stateDir: string, log: Logger, fn: () => Promise<T>): Promise<T> {
   const lockPath = path.join(stateDir, 'store.lock');

@@ -1,13 +1,7 @@
 // Every path inside the store, in one place (crates.io's StorageKey): the layout of CONTRACT.md.
 // All functions return paths relative to the store root, with forward slashes.
-import { checkPackageName } from '../domain/names.js';
-import type { Arch } from '../config/config-schema.js';
-
-export function checkPkgid(pkgid: unknown): number {
-  const n = typeof pkgid === 'string' && /^[0-9]{1,10}$/.test(pkgid) ? Number(pkgid) : pkgid;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 99_999_999) throw new RangeError(`not a pkgid: ${String(pkgid)}`);
-  return n;
-}
+import { checkPackageName, checkPkgid } from '../domain/names.js';
+import type { Arch } from '../domain/arch.js';
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 

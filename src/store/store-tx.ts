@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { atomicWriteSync } from './atomic-write.js';
+import { atomicWriteSync } from '../lib/atomic-write.js';
 
 export interface Tx {
   /** absolute path of a store path */

@@ -7,9 +7,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../config/logger.js';
-import { atomicWrite, readJsonFileSync } from './atomic-write.js';
-import { AsyncMutex } from './async-mutex.js';
+import type { Logger } from '../lib/logger.js';
+import { atomicWrite, readJsonFileSync } from '../lib/atomic-write.js';
+import { AsyncMutex } from '../lib/async-mutex.js';
 import { FastImporter } from './fast-importer.js';
 import { commitPaths, readHead, repackStore } from './store-commit.js';
 import { authorOf, initStoreRepo, storeGit } from './store-git.js';

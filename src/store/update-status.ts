@@ -6,12 +6,12 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
-import type { Arch } from '../config/config-schema.js';
+import type { Arch } from '../domain/arch.js';
 import { bytesDigest, deriveBuilds, fileDigest, type BinariesDigests } from './indexed-builds.js';
 import { readPortIndex, updatePortIndex } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from './store.js';
-import { nowIso, type BuildReport, type SubmissionInfo, type SubmissionStatus } from './submission-types.js';
+import { nowIso, type BuildReport, type SubmissionInfo, type SubmissionStatus } from '../domain/submission.js';
 
 export interface StatusChange {
   message: string;

@@ -10,7 +10,7 @@ import { ensureImage } from '../../src/builder/vm/base-image.js';
 import { foreignArchProblem } from '../../src/builder/vm/build-root-image.js';
 import { QemuRunner } from '../../src/builder/vm/qemu-runner.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 
 const config = loadConfig();

@@ -4,7 +4,7 @@
 // binaries/<arch>/ in the store, builds[arch] in status.json, and the live log of a running build.
 import { expect } from 'chai';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
-import { fixtureRepo, git, pushUrl, queuedLine } from '../support/git-client.js';
+import { pushFixture } from '../support/git-client.js';
 
 describe('builder dependencies end to end (libgreet → greet)', function () {
   this.timeout(600_000);
@@ -19,12 +19,7 @@ describe('builder dependencies end to end (libgreet → greet)', function () {
   });
   after(async () => s && (await s.close()));
 
-  async function push(fixture: string, version: string): Promise<number> {
-    const wc = await fixtureRepo(fixture, (p) => { p.version = version; });
-    const r = await git(wc, 'push', pushUrl(s.url, fixture, 'alice', alice), `HEAD:refs/heads/version-${version}`);
-    expect(r.code, r.out).to.equal(0);
-    return queuedLine(r.out)!.pkgid;
-  }
+  const push = (fixture: string, version: string) => pushFixture(s.url, fixture, version, 'alice', alice);
 
   it('fails a program whose library has no good submission with reason dependency, naming it, before any VM', async () => {
     const t0 = Date.now();

@@ -12,7 +12,7 @@ import { ensureImage } from '../../src/builder/vm/base-image.js';
 import { QemuRunner } from '../../src/builder/vm/qemu-runner.js';
 import type { BuildJob, BuildOutcome } from '../../src/builder/vm/vm-types.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 
 const FIXTURE = path.resolve('test/fixtures/trust-probe');

@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packDir } from '../../src/cli/commands/pack-dir.js';
-import { atomicWrite } from '../../src/store/atomic-write.js';
+import { atomicWrite } from '../../src/lib/atomic-write.js';
 import { storePaths } from '../../src/store/store-paths.js';
 import { editManifest, FIXTURES } from '../support/git-client.js';
 import { goodSubmission, markBuilt, upload } from '../support/portpkgs.js';

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, silentLogger } from '../../src/config/logger.js';
+import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { checkPush } from '../../src/repos/check-push.js';
 import { createRepo, listRepos } from '../../src/repos/create-repo.js';
 import { repoDir } from '../../src/repos/repo-paths.js';

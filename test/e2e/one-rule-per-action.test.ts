@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WEB_ACTIONS } from '../../src/server/routes/web-actions.js';
 import { RULES, type ActionName } from '../../src/service/authorize.js';
-import type { CommentDoc, BuildReport } from '../../src/store/submission-types.js';
+import type { CommentDoc, BuildReport } from '../../src/domain/submission.js';
 import type { FlagsDoc, TagsDoc, VotesDoc } from '../../src/store/read-submission.js';
 import { setStableFlag } from '../../src/store/set-stable-flag.js';
 import { setTag } from '../../src/store/set-tag.js';

@@ -12,7 +12,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { mpmMirrorGet, type MirrorGetOptions } from '../../src/cli/commands/mpm-mirror-get.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { isMorphuxError } from '../../src/domain/errors.js';
 import { signRotation } from '../../src/domain/key-rotation.js';
 import { parsePublicKey, signIndex, signingKeyId, type IndexPayload } from '../../src/domain/signed-index.js';

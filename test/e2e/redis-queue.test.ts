@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import type { BuildProgress } from '../../src/builder/build-progress.js';
 import type { BuildJobRef } from '../../src/builder/build-queue.js';
 import { queueName, RedisQueue, redisJobId } from '../../src/builder/redis-queue.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { list } from 'tar';
 import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 import { ensureImage } from '../../src/builder/vm/base-image.js';
 import { QemuRunner } from '../../src/builder/vm/qemu-runner.js';

@@ -16,7 +16,7 @@ import { RedisQueue } from '../../src/builder/redis-queue.js';
 import { RemoteBuildHost } from '../../src/builder/remote-build-host.js';
 import { runnerFor } from '../../src/cli/commands/morphux-commands.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
 import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
 import { packFixture, upload } from '../support/portpkgs.js';

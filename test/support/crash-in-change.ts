@@ -4,7 +4,7 @@
 // SIGKILL before the commit.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { Store } from '../../src/store/store.js';
 
 const data = process.argv[2]!;

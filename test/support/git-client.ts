@@ -1,7 +1,7 @@
 // The real git client for tests: a working copy made from a fixture, commits with a fixed
 // identity, and pushes whose output and exit code are returned (never thrown).
 import { execa } from 'execa';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,20 @@ export function pushUrl(base: string, name: string, user?: string, token?: strin
 export function queuedLine(out: string): { pkgid: number; pkgurl: string } | null {
   const m = /submission (\d+) queued: (\S+)/.exec(out);
   return m ? { pkgid: Number(m[1]), pkgurl: m[2] } : null;
+}
+
+/** Pushes fixture `fixture` (its package.json's version set to `version`) to its package's
+ *  version-VERSION branch as user:token; the pkgid of the submission queued (throws otherwise). */
+export async function pushFixture(base: string, fixture: string, version: string, user: string, token: string): Promise<number> {
+  const wc = await fixtureRepo(fixture, (p) => { p.version = version; });
+  try {
+    const r = await git(wc, 'push', pushUrl(base, fixture, user, token), `HEAD:refs/heads/version-${version}`);
+    const q = queuedLine(r.out);
+    if (r.code !== 0 || !q) throw new Error(`push of ${fixture} ${version}: exit ${r.code}, no submission queued: ${r.out}`);
+    return q.pkgid;
+  } finally {
+    await rm(wc, { recursive: true, force: true });
+  }
 }
 
 export async function remoteHead(base: string, name: string, branch: string): Promise<string> {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runnerFor } from '../../src/cli/commands/morphux-commands.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load-config.js';
-import { createLogger, silentLogger } from '../../src/config/logger.js';
+import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { openContext, type AppContext } from '../../src/service/app-context.js';
 

@@ -10,13 +10,13 @@ import { create } from 'tar';
 import { BuildWorker } from '../../src/builder/build-worker.js';
 import type { BuildJob, BuildOutcome, VmRunner } from '../../src/builder/vm/vm-types.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 import { openContext, type AppContext } from '../../src/service/app-context.js';
 import { eligibleCandidates } from '../../src/service/eligible-candidates.js';
 import { createSubmission } from '../../src/store/create-submission.js';
 import { storePaths } from '../../src/store/store-paths.js';
-import type { SubmissionStatus } from '../../src/store/submission-types.js';
+import type { SubmissionStatus } from '../../src/domain/submission.js';
 
 type Script = (job: BuildJob, call: number) => Promise<Partial<BuildOutcome> | 'good'>;
 

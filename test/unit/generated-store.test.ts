@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateStore, installDeps, pkgName } from '../../bench/support/generated-store.js';
 import { walk } from '../../reliability/check-store-tree.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
 import { storePaths } from '../../src/store/store-paths.js';
 import { Store } from '../../src/store/store.js';

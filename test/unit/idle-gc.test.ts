@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { collectWhenQuiet } from '../../src/server/idle-gc.js';
 
 describe('collectWhenQuiet', function () {

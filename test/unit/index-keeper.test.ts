@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { IndexKeeper } from '../../src/store/index-keeper.js';
 import { commitPaths } from '../../src/store/store-commit.js';
 import { tempStoreRepo } from '../support/store-repo.js';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { createSubmission } from '../../src/store/create-submission.js';
 import { deriveIndexes } from '../../src/store/derive-indexes.js';
 import { fsckStore } from '../../src/store/fsck-store.js';
@@ -17,7 +17,7 @@ import { Interner, summarise, type PortListItem } from '../../src/store/port-sum
 import { setStableFlag } from '../../src/store/set-stable-flag.js';
 import { Store } from '../../src/store/store.js';
 import { updateStatus } from '../../src/store/update-status.js';
-import { roleOf, speaksForPackage, type SubmitterRole } from '../../src/store/submission-types.js';
+import { roleOf, speaksForPackage, type SubmitterRole } from '../../src/domain/submission.js';
 import { packFixture } from '../support/portpkgs.js';
 
 function entry(pkgid: number, version: string, over: Partial<PortIndexEntry> = {}): PortIndexEntry {

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { CommittedTree } from '../../src/store/committed-tree.js';
 import { PortCatalog } from '../../src/store/port-catalog.js';
 import type { PortIndex, PortIndexEntry } from '../../src/store/port-index.js';

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { addComment } from '../../src/store/add-comment.js';
 import { addUserReport } from '../../src/store/add-user-report.js';
 import { createSubmission } from '../../src/store/create-submission.js';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { allocatePkgid } from '../../src/store/allocate-pkgid.js';
 import { CommittedTree } from '../../src/store/committed-tree.js';
 import { Store } from '../../src/store/store.js';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Hono } from 'hono';
 import YAML from 'yaml';
 import { configSchema } from '../../src/config/config-schema.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { MorphuxError } from '../../src/domain/errors.js';
 import { errorResponse } from '../../src/server/error-status.js';
 import { htmlErrors } from '../../src/server/web/html-errors.js';

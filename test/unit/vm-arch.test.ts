@@ -12,7 +12,7 @@ import { archProfile } from '../../src/builder/vm/arch-profile.js';
 import { mmdebstrapArgs } from '../../src/builder/vm/build-root-image.js';
 import { qemuArgs } from '../../src/builder/vm/qemu-args.js';
 import { takeRootKernel } from '../../src/builder/vm/root-kernel.js';
-import { silentLogger } from '../../src/config/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 
 const image = { dir: '/img', rootImage: '/img/root.ext4', kernel: '/img/vmlinux', initrd: '/img/initrd.cpio.gz' };
 

@@ -5,7 +5,7 @@ import { constants, existsSync, readFileSync } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import type { ArchProfile } from './arch-profile.js';
 import type { ImagePaths } from './base-image.js';
 import { qemuArgs, type Accel } from './qemu-args.js';

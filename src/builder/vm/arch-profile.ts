@@ -2,7 +2,7 @@
 // the console, the kernel (the host's for x86_64; for aarch64 Debian's arm64 kernel, installed into
 // the base root by mmdebstrap and taken out of it), the modules the initramfs loads.
 import { arch as hostArch } from 'node:os';
-import type { Arch } from '../../config/config-schema.js';
+import type { Arch } from '../../domain/arch.js';
 import { MorphuxError } from '../../domain/errors.js';
 
 export interface ArchProfile {

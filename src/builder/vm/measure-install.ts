@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Arch } from '../../config/config-schema.js';
+import type { Arch } from '../../domain/arch.js';
 import { shippedPaths } from '../../domain/system-caches.js';
 import type { BuildMeasurements, InstalledEntry } from './vm-types.js';
 

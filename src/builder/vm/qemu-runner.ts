@@ -2,7 +2,7 @@
 // read-only base root, per-build disks), then reads the guest's result tar and measures the install.
 import { copyFile, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import { isMorphuxError } from '../../domain/errors.js';
 import { chooseAccel, type AccelChoice } from './accel-probe.js';
 import { archProfile } from './arch-profile.js';

@@ -1,8 +1,8 @@
 // The narrow interface between the build worker and whatever runs a build in a virtual machine.
 // The worker hands a BuildJob to a VmRunner and gets a BuildOutcome back; nothing else crosses.
-import type { Arch } from '../../config/config-schema.js';
+import type { Arch } from '../../domain/arch.js';
 import type { Manifest } from '../../domain/manifest.js';
-import type { BuildMeasurements } from '../../store/submission-types.js';
+import type { BuildMeasurements } from '../../domain/submission.js';
 
 export interface DependencyBinaries {
   pkgid: number;

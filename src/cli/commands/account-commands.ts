@@ -5,7 +5,7 @@
 import { PackageOwnersStore } from '../../accounts/package-owners.js';
 import { UserStore } from '../../accounts/user-store.js';
 import type { LoadedConfig } from '../../config/load-config.js';
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../lib/logger.js';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AccountsContext } from '../../service/accounts/accounts-context.js';
 import { createUser } from '../../service/accounts/create-user.js';
@@ -13,7 +13,7 @@ import { setMaintainer } from '../../service/accounts/set-maintainer.js';
 import { addToken, listTokens, revokeToken } from '../../service/accounts/tokens.js';
 import { OPERATOR } from '../../service/actor.js';
 import { createPackage } from '../../service/create-package.js';
-import { dataLayout } from '../../service/data-layout.js';
+import { dataLayout } from '../../config/data-layout.js';
 import { perform, type Action } from '../../service/perform.js';
 import { configFrom } from '../cli-support.js';
 

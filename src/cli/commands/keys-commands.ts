@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { PublishKeys } from '../../publish/publish-keys.js';
 import { publishPaths } from '../../publish/publish-paths.js';
-import { dataLayout } from '../../service/data-layout.js';
+import { dataLayout } from '../../config/data-layout.js';
 import { configFrom } from '../cli-support.js';
 
 interface DataOpts {

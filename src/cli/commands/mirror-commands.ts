@@ -1,6 +1,6 @@
 // `morphux mirror status | push`: what each configured FTP mirror holds, what is pending and what
 // failed (with its back-off); and one publishing round run now, back-off ignored.
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../lib/logger.js';
 import { openContext } from '../../service/app-context.js';
 import { configFrom } from '../cli-support.js';
 

@@ -1,9 +1,9 @@
 // The bodies of the `morphux` commands: each reads the config once and wires only what it needs.
 import { ensureImage } from '../../builder/vm/base-image.js';
 import { QemuRunner } from '../../builder/vm/qemu-runner.js';
-import { ARCHES, type Arch } from '../../config/config-schema.js';
+import { ARCHES, type Arch } from '../../domain/arch.js';
 import type { LoadedConfig } from '../../config/load-config.js';
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../lib/logger.js';
 import { MorphuxError } from '../../domain/errors.js';
 import { startServer } from '../../server/start-server.js';
 import { openContext } from '../../service/app-context.js';

@@ -1,6 +1,6 @@
 // `morphux replica`: a read replica of a primary: clones BASE/store.git into DATA/store, keeps it
 // fetched (replica.interval_seconds, and on POST /internal/replica/notify) and serves reads.
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../lib/logger.js';
 import { startReplica } from '../../server/start-replica.js';
 import { openReplica } from '../../service/open-replica.js';
 import { configFrom, fail, stopOnSignals } from '../cli-support.js';

@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { MorphuxError } from '../../domain/errors.js';
 import { readNumbered } from '../../store/committed-tree.js';
 import { storePaths } from '../../store/store-paths.js';
-import type { BuildReport, CommentDoc, SubmissionInfo } from '../../store/submission-types.js';
+import type { BuildReport, CommentDoc, SubmissionInfo } from '../../domain/submission.js';
 import type { AppContext } from '../../service/app-context.js';
 import { addComment } from '../../service/meta/add-comment.js';
 import { addReport } from '../../service/meta/add-report.js';

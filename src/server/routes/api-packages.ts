@@ -5,14 +5,15 @@ import { stream } from 'hono/streaming';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { readPortIndex } from '../../store/port-index.js';
-import { roleOf } from '../../store/submission-types.js';
+import { roleOf } from '../../domain/submission.js';
 import { queryPorts } from '../../service/query-ports.js';
 import { pagedJson, pageWindow } from '../paging.js';
 import { readSubmission } from '../../store/read-submission.js';
 import { numberedJson, type CommittedTree } from '../../store/committed-tree.js';
-import type { BuildReport } from '../../store/submission-types.js';
+import type { BuildReport } from '../../domain/submission.js';
 import { SubmissionViews } from '../../store/submission-views.js';
-import { checkPkgid, storePaths } from '../../store/store-paths.js';
+import { storePaths } from '../../store/store-paths.js';
+import { checkPkgid } from '../../domain/names.js';
 import type { AppContext } from '../../service/app-context.js';
 import { repoExists } from '../../repos/create-repo.js';
 

@@ -10,7 +10,7 @@ import type { AppContext } from '../../service/app-context.js';
 import { queryPorts, type PortListItem } from '../../service/query-ports.js';
 import { queryEligible } from '../../store/port-index.js';
 import { portpkgDir } from '../../store/store-paths.js';
-import type { RoleSource } from '../../store/submission-types.js';
+import type { RoleSource } from '../../domain/submission.js';
 import { bytes, page, stateBadge, type Html } from '../web/html-layout.js';
 import { byPlainUser, submissionPage } from '../web/read-models.js';
 import { parsePkgid } from './api-packages.js';

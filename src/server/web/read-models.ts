@@ -3,7 +3,7 @@
 import { readNumbered } from '../../store/committed-tree.js';
 import { readSubmission, type SubmissionView } from '../../store/read-submission.js';
 import { storePaths } from '../../store/store-paths.js';
-import { roleOf, type BuildReport, type RoleSource, type SubmitterRole } from '../../store/submission-types.js';
+import { roleOf, type BuildReport, type RoleSource, type SubmitterRole } from '../../domain/submission.js';
 import type { AppContext } from '../../service/app-context.js';
 
 

@@ -1,7 +1,7 @@
 // A user's build report on a submission (mpwa's submitreport): status ok or failed, the arch, an
 // optional one-line message and an optional log of at most builder.log_max_bytes. Any signed-in user.
 import { z } from 'zod';
-import { ARCHES } from '../../config/config-schema.js';
+import { ARCHES } from '../../domain/arch.js';
 import { MorphuxError } from '../../domain/errors.js';
 import { addUserReport } from '../../store/add-user-report.js';
 import { actorName } from '../actor.js';

@@ -1,7 +1,8 @@
 // The documents of a submission as the contract names them: meta/submission_info.json and
 // meta/status.json (field names snake_case, times ISO 8601 UTC).
-import type { Arch } from '../config/config-schema.js';
-import type { BuildState } from './port-index.js';
+import type { Arch } from './arch.js';
+
+export type BuildState = 'queued' | 'building' | 'good' | 'failed';
 
 export type SubmissionSource =
   | { type: 'git'; repo: string; ref: string; commit: string }
