@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { storePaths } from '../src/store/store-paths.js';
+import { storePaths } from '../src/store/layout/store-paths.js';
 import { packFixture, upload } from '../test/support/portpkgs.js';
 import { freePort, morphux, ServerProcess } from '../test/support/server-process.js';
 

@@ -9,7 +9,7 @@
 import autocannon from 'autocannon';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { storePaths } from '../src/store/store-paths.js';
+import { storePaths } from '../src/store/layout/store-paths.js';
 import { startNginx } from '../test/support/nginx.js';
 import { goodSubmission } from '../test/support/portpkgs.js';
 import { benchServer } from './support/bench-server.js';

@@ -4,8 +4,8 @@
 // report answered with its number has that file with that text, an added tag or vote is there.
 import path from 'node:path';
 import { readJsonFile } from '../src/lib/atomic-write.js';
-import type { TagsDoc, VotesDoc } from '../src/store/read-submission.js';
-import { storePaths } from '../src/store/store-paths.js';
+import type { TagsDoc, VotesDoc } from '../src/store/layout/read-submission.js';
+import { storePaths } from '../src/store/layout/store-paths.js';
 import type { BuildReport, CommentDoc, SubmissionInfo } from '../src/domain/submission.js';
 
 export type Ack =

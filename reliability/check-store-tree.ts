@@ -3,8 +3,8 @@
 // and pkgid folders that are incomplete or misplaced. Walks the whole working tree (not .git).
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { portpkgDir, storePaths } from '../src/store/store-paths.js';
-import { uncommittedChanges } from '../src/store/store-recovery.js';
+import { portpkgDir, storePaths } from '../src/store/layout/store-paths.js';
+import { uncommittedChanges } from '../src/store/tree/store-recovery.js';
 
 export interface TreeProblem {
   kind: 'uncommitted' | 'temp_file' | 'bad_json' | 'incomplete' | 'misplaced';

@@ -4,7 +4,7 @@
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { storePaths } from '../src/store/store-paths.js';
+import { storePaths } from '../src/store/layout/store-paths.js';
 import { morphux } from '../test/support/server-process.js';
 
 export interface ReindexComparison {

@@ -5,7 +5,7 @@
 // the indexes byte-equal to a fresh `morphux store reindex` of a copy, and `morphux store fsck` clean.
 // Used by test/e2e/concurrent-pushes.test.ts (small) and reliability/concurrent-pushes.ts (20×10).
 import { rm } from 'node:fs/promises';
-import type { FsckReport } from '../src/store/fsck-store.js';
+import type { FsckReport } from '../src/store/layout/fsck-store.js';
 import { fixtureRepo, gitWithin, pushUrl, queuedLine } from '../test/support/git-client.js';
 import { api } from '../test/support/test-server.js';
 import { checkStoreTree, type TreeProblem } from './check-store-tree.js';

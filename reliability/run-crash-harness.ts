@@ -8,11 +8,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '../src/lib/logger.js';
-import { fsckStore } from '../src/store/fsck-store.js';
-import { storePaths } from '../src/store/store-paths.js';
-import { Store } from '../src/store/store.js';
+import { fsckStore } from '../src/store/layout/fsck-store.js';
+import { storePaths } from '../src/store/layout/store-paths.js';
+import { Store } from '../src/store/tree/store.js';
 import type { BuildReport, SubmissionStatus } from '../src/domain/submission.js';
-import { numberedJson } from '../src/store/committed-tree.js';
+import { numberedJson } from '../src/store/tree/committed-tree.js';
 import { checkJournal, type AckKind } from './check-journal.js';
 import { checkStoreTree } from './check-store-tree.js';
 import { CrashWorkload, OP_KINDS, type OpKind } from './crash-workload.js';

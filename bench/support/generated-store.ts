@@ -32,8 +32,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { initStoreRepo } from '../../src/store/store-git.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { initStoreRepo } from '../../src/store/tree/store-git.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { rawTgz } from '../../test/support/raw-tar.js';
 
 export const CATEGORIES = ['utils', 'libs', 'net', 'devel', 'games'];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 import { isMorphuxError } from '../domain/errors.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/tree/store.js';
 import { LocalBuildHost, type BuildHost, type Retry } from './build-host.js';
 import { buildProgress, LogProgress } from './build-progress.js';
 import type { BuildJobRef, BuildQueue } from './build-queue.js';

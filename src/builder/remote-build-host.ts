@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../lib/logger.js';
 import { MorphuxError, type ErrorCode } from '../domain/errors.js';
-import { unpackPortpkg } from '../store/unpack-portpkg.js';
+import { unpackPortpkg } from '../portpkg/unpack-portpkg.js';
 import type { BuildClaim, BuildHost, Retry } from './build-host.js';
 import { jobKey, type BuildJobRef } from './build-queue.js';
 import type { BuildOutcome } from './vm/vm-types.js';

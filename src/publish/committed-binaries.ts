@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { ARCHES, type Arch } from '../domain/arch.js';
-import { pkgidOfPath, storePaths } from '../store/store-paths.js';
+import { pkgidOfPath, storePaths } from '../store/layout/store-paths.js';
 import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 
 export interface CommittedBinaries {

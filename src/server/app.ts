@@ -3,7 +3,7 @@
 // *.git requests to the git transport before Hono sees them.
 import { Hono } from 'hono';
 import type { AppContext } from '../service/app-context.js';
-import type { GitObjectReader } from '../store/git-object-reader.js';
+import type { GitObjectReader } from '../store/tree/git-object-reader.js';
 import { errorBody, errorResponse } from './error-status.js';
 import { apiAccounts } from './routes/api-accounts.js';
 import { apiInstall } from './routes/api-install.js';

@@ -5,8 +5,8 @@
 // back or re-synced makes the entry be read again). A download in the steady state touches no
 // file: no JSON read and parse, no stat, no open.
 import { readFile, stat } from 'node:fs/promises';
-import type { Store } from '../store/store.js';
-import { storePaths } from '../store/store-paths.js';
+import type { Store } from '../store/tree/store.js';
+import { storePaths } from '../store/layout/store-paths.js';
 import type { SubmissionInfo } from '../domain/submission.js';
 
 export interface PkgFile {

@@ -12,7 +12,7 @@ import { mayPush } from '../service/may-push.js';
 import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
 import { ReplicaNotifier } from '../service/replica-notifier.js';
-import { IndexKeeper } from '../store/index-keeper.js';
+import { IndexKeeper } from '../store/tree/index-keeper.js';
 import { buildApp } from './app.js';
 import { BackendLimiter } from './backend-limiter.js';
 import { fastDownloads } from './fast-downloads.js';

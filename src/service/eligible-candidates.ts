@@ -6,8 +6,8 @@
 // 301s) and install-plan.ts (what a name in a plan resolves to) both call it.
 import type { Candidate } from '../builder/resolve-dependencies.js';
 import { compareVersions } from '../domain/version.js';
-import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/port-index.js';
-import { storePaths } from '../store/store-paths.js';
+import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/layout/port-index.js';
+import { storePaths } from '../store/layout/store-paths.js';
 import type { SubmissionInfo } from '../domain/submission.js';
 import type { AppContext } from './app-context.js';
 

@@ -4,7 +4,7 @@
 // retried hook or the start-up reconciliation never makes a second one. A version branch's tree
 // is checked in pre-receive exactly as its submission will be (archive, limits, names, links), so
 // an accepted push never leaves a branch whose submission cannot be made.
-import { readPortIndex } from '../store/port-index.js';
+import { readPortIndex } from '../store/layout/port-index.js';
 import { archiveCommit } from '../repos/archive-commit.js';
 import { checkPush, type RefUpdate, type Refusal } from '../repos/check-push.js';
 import { isMorphuxError, type ErrorCode } from '../domain/errors.js';

@@ -12,10 +12,10 @@ import { resolveClosure, type Candidate } from '../builder/resolve-dependencies.
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName } from '../domain/names.js';
 import { checkVersion } from '../domain/version.js';
-import type { CommittedTree } from '../store/committed-tree.js';
-import { archBuildGood, bytesDigest, indexedBuild, isArchName, type IndexedBuild } from '../store/indexed-builds.js';
-import type { PortIndexEntry } from '../store/port-index.js';
-import { storePaths } from '../store/store-paths.js';
+import type { CommittedTree } from '../store/tree/committed-tree.js';
+import { archBuildGood, bytesDigest, indexedBuild, isArchName, type IndexedBuild } from '../store/layout/indexed-builds.js';
+import type { PortIndexEntry } from '../store/layout/port-index.js';
+import { storePaths } from '../store/layout/store-paths.js';
 import { checkPkgid } from '../domain/names.js';
 import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 import { eligibleOf, pickEntry, type IndexSource } from './eligible-candidates.js';

@@ -2,8 +2,8 @@
 // (DATA/packages), the package a submission belongs to (the store).
 import type { PackageOwnersStore } from '../accounts/package-owners.js';
 import { MorphuxError } from '../domain/errors.js';
-import { storePaths } from '../store/store-paths.js';
-import type { Store } from '../store/store.js';
+import { storePaths } from '../store/layout/store-paths.js';
+import type { Store } from '../store/tree/store.js';
 import type { SubmissionInfo } from '../domain/submission.js';
 import type { Facts } from './authorize.js';
 

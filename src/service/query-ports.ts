@@ -4,10 +4,10 @@
 // user reports, over all submissions), ties by name.
 import { MorphuxError } from '../domain/errors.js';
 import { checkTag, checkUserName } from '../domain/names.js';
-import { PORT_SORTS, type PortPage, type PortSort } from '../store/port-catalog.js';
+import { PORT_SORTS, type PortPage, type PortSort } from '../store/catalog/port-catalog.js';
 import type { AppContext } from './app-context.js';
 
-export { PORT_SORTS, type PortListItem, type PortPage } from '../store/port-catalog.js';
+export { PORT_SORTS, type PortListItem, type PortPage } from '../store/catalog/port-catalog.js';
 
 export interface PortQuery {
   q?: string;

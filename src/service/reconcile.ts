@@ -4,7 +4,7 @@
 import { listRepos } from '../repos/create-repo.js';
 import { versionBranchHeads } from '../repos/list-branches.js';
 import { repoDir } from '../repos/repo-paths.js';
-import { listIndexedPorts, readPortIndex } from '../store/port-index.js';
+import { listIndexedPorts, readPortIndex } from '../store/layout/port-index.js';
 import type { AppContext } from './app-context.js';
 import { submitCommit } from './handle-push.js';
 

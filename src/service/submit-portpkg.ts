@@ -3,9 +3,9 @@
 // the job to the queue for every configured architecture.
 import { MorphuxError } from '../domain/errors.js';
 import { parseManifest, type Manifest } from '../domain/manifest.js';
-import { createSubmission } from '../store/create-submission.js';
+import { createSubmission } from '../store/changes/create-submission.js';
 import type { SubmissionInfo, SubmissionSource, SubmitterRole } from '../domain/submission.js';
-import { inspectPortpkg, portpkgLimits } from '../store/unpack-portpkg.js';
+import { inspectPortpkg, portpkgLimits } from '../portpkg/unpack-portpkg.js';
 import type { Config } from '../config/config-schema.js';
 import type { AppContext } from './app-context.js';
 

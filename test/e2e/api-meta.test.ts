@@ -5,9 +5,9 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import path from 'node:path';
-import { fsckStore } from '../../src/store/fsck-store.js';
-import { reindexStore } from '../../src/store/reindex-store.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
+import { reindexStore } from '../../src/store/layout/reindex-store.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { goodSubmission, markBuilt, packFixture, upload } from '../support/portpkgs.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 

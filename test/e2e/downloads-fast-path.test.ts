@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packDir } from '../../src/cli/commands/pack-dir.js';
 import { atomicWrite } from '../../src/lib/atomic-write.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { editManifest, FIXTURES } from '../support/git-client.js';
 import { goodSubmission, markBuilt, upload } from '../support/portpkgs.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';

@@ -16,7 +16,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureImage } from '../../src/builder/vm/base-image.js';
-import { silentLogger } from '../../src/config/logger.js';
 import { SYSTEM_CACHES } from '../../src/mpm/triggers.js';
 import { cliErrorCode, runCli } from '../support/cli-bin.js';
 import { pushFixture } from '../support/git-client.js';
@@ -29,6 +28,8 @@ import { api, newUser, startTestServer, waitState, type TestServer } from '../su
 // /var of its own, so only var/lib/mpm) and the system caches the ldconfig trigger rewrites
 // (src/mpm/triggers.ts SYSTEM_CACHES: /etc/ld.so.cache and /var/cache/ldconfig/aux-cache).
 const IGNORED = ['/var/lib/mpm', ...SYSTEM_CACHES];
+/** debugfs and chroot live in /usr/sbin, which a CI job's PATH may lack */
+const SBIN = { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
 
 describe('mpm install into a copy of the build VM\'s root (libgreet → greet, built in VMs)', function () {
   this.timeout(900_000);
@@ -68,11 +69,11 @@ describe('mpm install into a copy of the build VM\'s root (libgreet → greet, b
 
   it('R: the base image\'s root dumped with debugfs rdump; its listing before anything is installed', async () => {
     expect(prog, 'the builds').to.be.greaterThan(0);
-    const image = await ensureImage({ imageDir: s.config.imageDir, arch: 'x86_64', suite: s.config.builder.suite, log: silentLogger });
+    const image = await ensureImage({ imageDir: s.config.imageDir, arch: 'x86_64', suite: s.config.builder.suite, log: s.ctx.log });
     R = path.join(tmp, 'root');
     await mkdir(R);
     const t0 = Date.now();
-    const d = await execa('debugfs', ['-R', `rdump / ${R}`, image.rootImage], { reject: false, all: true });
+    const d = await execa('debugfs', ['-R', `rdump / ${R}`, image.rootImage], { env: SBIN, reject: false, all: true });
     expect(d.exitCode, d.all).to.equal(0);
     expect(existsSync(path.join(R, 'usr/lib/x86_64-linux-gnu/libc.so.6')), 'libc in R').to.equal(true);
     expect(existsSync(path.join(R, 'var/lib/mpm')), 'no mpm database yet').to.equal(false);
@@ -93,7 +94,7 @@ describe('mpm install into a copy of the build VM\'s root (libgreet → greet, b
   });
 
   it('chroot R /usr/bin/greet runs the installed program with the installed library', async () => {
-    const r = await execa('chroot', [R, '/usr/bin/greet'], { reject: false, all: true });
+    const r = await execa('chroot', [R, '/usr/bin/greet'], { env: SBIN, reject: false, all: true });
     console.log(`      chroot R /usr/bin/greet: exit ${r.exitCode}, ${JSON.stringify(r.all)}`);
     expect(r.exitCode, r.all).to.equal(0);
     expect(r.stdout).to.equal('hello from libgreet');
@@ -112,13 +113,14 @@ describe('mpm install into a copy of the build VM\'s root (libgreet → greet, b
     ]);
   });
 
-  it('remove libgreet is refused (dependency), naming greet; R unchanged', async () => {
-    const was = await listing(R);
+  it('remove libgreet is refused (dependency), naming greet; both stay installed, intact', async () => {
     const r = await mpm('remove', 'libgreet', '--yes');
     expect(r.code).to.not.equal(0);
     expect(cliErrorCode(r), r.err).to.equal('dependency');
     expect(r.err).to.match(/cannot remove libgreet: greet depends on it/);
-    expect(await listing(R)).to.deep.equal(was);
+    // (the whole root untouched by a refusal is mpm-install.test.ts's; here: verify, and it still runs)
+    expect((await mpm('verify')).out).to.match(/2 packages, \d+ files checked: no problems/);
+    expect((await execa('chroot', [R, '/usr/bin/greet'], { env: SBIN, reject: false })).stdout).to.equal('hello from libgreet');
   });
 
   it('remove greet --orphans takes both away and leaves R as it was before the install', async () => {
@@ -131,6 +133,6 @@ describe('mpm install into a copy of the build VM\'s root (libgreet → greet, b
     // what is left of mpm's own: its empty database folder
     expect(await listing(path.join(R, 'var/lib/mpm'))).to.deep.equal({ '/installed': 'dir 755' });
     expect((await mpm('list')).out.trim()).to.equal('no packages installed');
-    expect((await execa('chroot', [R, '/usr/bin/greet'], { reject: false })).exitCode).to.not.equal(0);
+    expect((await execa('chroot', [R, '/usr/bin/greet'], { env: SBIN, reject: false })).exitCode).to.not.equal(0);
   });
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../support/git-client.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { markBuilt } from '../support/portpkgs.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 

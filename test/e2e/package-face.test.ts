@@ -4,8 +4,8 @@
 // page) comes only from submissions /port/<name> could serve: a maintainer's or an admin's, or
 // the stable one. No VM: builds are marked with the documented updateStatus shortcut.
 import { expect } from 'chai';
-import { fsckStore } from '../../src/store/fsck-store.js';
-import { reindexStore } from '../../src/store/reindex-store.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
+import { reindexStore } from '../../src/store/layout/reindex-store.js';
 import { markBuilt, packFixture, upload } from '../support/portpkgs.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 

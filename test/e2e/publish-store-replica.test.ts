@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { storePaths } from '../../src/store/store-paths.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { git } from '../support/git-client.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';

@@ -17,7 +17,7 @@ import { isMorphuxError } from '../../src/domain/errors.js';
 import { signRotation } from '../../src/domain/key-rotation.js';
 import { parsePublicKey, signIndex, signingKeyId, type IndexPayload } from '../../src/domain/signed-index.js';
 import { Publisher } from '../../src/publish/publisher.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { serveFolder } from '../support/static-http.js';

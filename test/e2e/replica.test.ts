@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { portpkgDir } from '../../src/store/store-paths.js';
+import { portpkgDir } from '../../src/store/layout/store-paths.js';
 import { markBuilt, packFixture, upload } from '../support/portpkgs.js';
 import { freePort } from '../support/server-process.js';
 import { api, startTestServer, type TestServer } from '../support/test-server.js';

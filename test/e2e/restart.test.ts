@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { portpkgDir } from '../../src/store/store-paths.js';
+import { portpkgDir } from '../../src/store/layout/store-paths.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from '../support/git-client.js';
 import { freePort, morphux, ServerProcess } from '../support/server-process.js';
 import { api, waitState } from '../support/test-server.js';

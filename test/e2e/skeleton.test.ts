@@ -7,8 +7,8 @@ import { mkdtemp, readFile, cp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { portpkgDir } from '../../src/store/store-paths.js';
-import { fsckStore } from '../../src/store/fsck-store.js';
+import { portpkgDir } from '../../src/store/layout/store-paths.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
 import { commitAll, editManifest, fixtureRepo, git, pushUrl, queuedLine, remoteHead } from '../support/git-client.js';
 

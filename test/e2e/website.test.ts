@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { updateStatus } from '../../src/store/update-status.js';
+import { updateStatus } from '../../src/store/changes/update-status.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from '../support/git-client.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 

@@ -17,7 +17,7 @@ import { RemoteBuildHost } from '../../src/builder/remote-build-host.js';
 import { runnerFor } from '../../src/cli/commands/morphux-commands.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { fsckStore } from '../../src/store/fsck-store.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
 import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
 import { packFixture, upload } from '../support/portpkgs.js';
 import { rawChunkedFlood } from '../support/raw-chunked.js';

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/logger.js';
-import { Store } from '../../src/store/store.js';
+import { Store } from '../../src/store/tree/store.js';
 
 const data = process.argv[2]!;
 const store = new Store({ root: path.join(data, 'store'), stateDir: path.join(data, 'state'), tmpDir: path.join(data, 'tmp'), log: silentLogger });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import type { InstalledEntry } from '../../src/builder/vm/vm-types.js';
-import { updateStatus } from '../../src/store/update-status.js';
+import { updateStatus } from '../../src/store/changes/update-status.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from './git-client.js';
 import { api, newUser, type TestServer } from './test-server.js';
 

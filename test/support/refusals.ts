@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import path from 'node:path';
-import { uncommittedChanges } from '../../src/store/store-recovery.js';
+import { uncommittedChanges } from '../../src/store/tree/store-recovery.js';
 
 export type Refusal = [what: string, call: () => Promise<{ status: number | null; json: any }>, status: number, code: string];
 

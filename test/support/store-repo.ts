@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { initStoreRepo } from '../../src/store/store-git.js';
+import { initStoreRepo } from '../../src/store/tree/store-git.js';
 
 export async function tempStoreRepo(prefix: string): Promise<{ dir: string; root: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));

@@ -14,8 +14,8 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 import { openContext, type AppContext } from '../../src/service/app-context.js';
 import { eligibleCandidates } from '../../src/service/eligible-candidates.js';
-import { createSubmission } from '../../src/store/create-submission.js';
-import { storePaths } from '../../src/store/store-paths.js';
+import { createSubmission } from '../../src/store/changes/create-submission.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
 import type { SubmissionStatus } from '../../src/domain/submission.js';
 
 type Script = (job: BuildJob, call: number) => Promise<Partial<BuildOutcome> | 'good'>;

@@ -8,8 +8,8 @@ import { execa } from 'execa';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempStoreRepo } from '../support/store-repo.js';
-import { FastImporter } from '../../src/store/fast-importer.js';
-import { commitPaths, readHead } from '../../src/store/store-commit.js';
+import { FastImporter } from '../../src/store/tree/fast-importer.js';
+import { commitPaths, readHead } from '../../src/store/tree/store-commit.js';
 
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd })).stdout;
 const header = (msg: string) => `author a <a@x> 1 +0000\ncommitter a <a@x> 1 +0000\ndata ${msg.length + 1}\n${msg}\n`;

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { generateStore, installDeps, pkgName } from '../../bench/support/generated-store.js';
 import { walk } from '../../reliability/check-store-tree.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { fsckStore } from '../../src/store/fsck-store.js';
-import { storePaths } from '../../src/store/store-paths.js';
-import { Store } from '../../src/store/store.js';
-import { inspectPortpkg } from '../../src/store/unpack-portpkg.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
+import { Store } from '../../src/store/tree/store.js';
+import { inspectPortpkg } from '../../src/portpkg/unpack-portpkg.js';
 
 describe('generated bench store', () => {
   let data: string;

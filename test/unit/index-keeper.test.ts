@@ -7,8 +7,8 @@ import { execa } from 'execa';
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/logger.js';
-import { IndexKeeper } from '../../src/store/index-keeper.js';
-import { commitPaths } from '../../src/store/store-commit.js';
+import { IndexKeeper } from '../../src/store/tree/index-keeper.js';
+import { commitPaths } from '../../src/store/tree/store-commit.js';
 import { tempStoreRepo } from '../support/store-repo.js';
 
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd })).stdout;

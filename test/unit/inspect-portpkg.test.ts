@@ -2,7 +2,7 @@
 // paths, links leading outside, devices and fifos, .git entries, too many entries, and
 // decompression bombs (claimed sizes, inflated bytes, zeros after the end); garbage is a bad_request.
 import { expect } from 'chai';
-import { inspectPortpkg } from '../../src/store/unpack-portpkg.js';
+import { inspectPortpkg } from '../../src/portpkg/unpack-portpkg.js';
 import { isMorphuxError } from '../../src/domain/errors.js';
 import { HOSTILE } from '../support/hostile-archives.js';
 import { gzipBomb, MANIFEST, rawTar, rawTgz, type RawEntry } from '../support/raw-tar.js';

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { isMorphuxError } from '../../src/domain/errors.js';
 import { installPlan, type EntryFacts, type PlanQuery, type PlanSource } from '../../src/service/install-plan.js';
 import { queryTarget } from '../../src/service/query-target.js';
-import type { IndexedBuild } from '../../src/store/indexed-builds.js';
-import type { PortIndex, PortIndexEntry } from '../../src/store/port-index.js';
+import type { IndexedBuild } from '../../src/store/layout/indexed-builds.js';
+import type { PortIndex, PortIndexEntry } from '../../src/store/layout/port-index.js';
 
 const T = '2024-01-01T00:00:00Z';
 const BASE = 'http://mpm.test';

@@ -9,16 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/logger.js';
-import { CommittedTree } from '../../src/store/committed-tree.js';
-import { PortCatalog } from '../../src/store/port-catalog.js';
-import type { PortIndex, PortIndexEntry } from '../../src/store/port-index.js';
-import { Interner, PORT_SORTS, summarise, type PortListItem, type PortSort } from '../../src/store/port-summary.js';
-import { PortSearch } from '../../src/store/port-search.js';
-import { PortTable, type PortFilter } from '../../src/store/port-table.js';
-import { storePaths } from '../../src/store/store-paths.js';
-import { Store } from '../../src/store/store.js';
-import { uncommittedChanges } from '../../src/store/store-recovery.js';
-import { SubmissionViews } from '../../src/store/submission-views.js';
+import { CommittedTree } from '../../src/store/tree/committed-tree.js';
+import { PortCatalog } from '../../src/store/catalog/port-catalog.js';
+import type { PortIndex, PortIndexEntry } from '../../src/store/layout/port-index.js';
+import { Interner, PORT_SORTS, summarise, type PortListItem, type PortSort } from '../../src/store/catalog/port-summary.js';
+import { PortSearch } from '../../src/store/catalog/port-search.js';
+import { PortTable, type PortFilter } from '../../src/store/catalog/port-table.js';
+import { storePaths } from '../../src/store/layout/store-paths.js';
+import { Store } from '../../src/store/tree/store.js';
+import { uncommittedChanges } from '../../src/store/tree/store-recovery.js';
+import { SubmissionViews } from '../../src/store/layout/submission-views.js';
 
 /** A small deterministic random source, so a failure can be replayed. */
 function rng(seed: number): () => number {

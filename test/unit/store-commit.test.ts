@@ -8,8 +8,8 @@ import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { tempStoreRepo } from '../support/store-repo.js';
-import { commitPaths, readHead } from '../../src/store/store-commit.js';
-import { uncommittedChanges } from '../../src/store/store-recovery.js';
+import { commitPaths, readHead } from '../../src/store/tree/store-commit.js';
+import { uncommittedChanges } from '../../src/store/tree/store-recovery.js';
 
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd })).stdout;
 

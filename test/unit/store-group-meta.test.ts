@@ -6,15 +6,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/logger.js';
-import { addComment } from '../../src/store/add-comment.js';
-import { addUserReport } from '../../src/store/add-user-report.js';
-import { createSubmission } from '../../src/store/create-submission.js';
-import { fsckStore } from '../../src/store/fsck-store.js';
-import { readPortIndex } from '../../src/store/port-index.js';
-import { setStableFlag } from '../../src/store/set-stable-flag.js';
-import { setVote } from '../../src/store/set-vote.js';
-import { Store } from '../../src/store/store.js';
-import { updateStatus } from '../../src/store/update-status.js';
+import { addComment } from '../../src/store/changes/add-comment.js';
+import { addUserReport } from '../../src/store/changes/add-user-report.js';
+import { createSubmission } from '../../src/store/changes/create-submission.js';
+import { fsckStore } from '../../src/store/layout/fsck-store.js';
+import { readPortIndex } from '../../src/store/layout/port-index.js';
+import { setStableFlag } from '../../src/store/changes/set-stable-flag.js';
+import { setVote } from '../../src/store/changes/set-vote.js';
+import { Store } from '../../src/store/tree/store.js';
+import { updateStatus } from '../../src/store/changes/update-status.js';
 import { packFixture } from '../support/portpkgs.js';
 
 describe('grouped meta changes and the index', () => {

@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/logger.js';
-import { allocatePkgid } from '../../src/store/allocate-pkgid.js';
-import { CommittedTree } from '../../src/store/committed-tree.js';
-import { Store } from '../../src/store/store.js';
-import { uncommittedChanges } from '../../src/store/store-recovery.js';
-import { journalFile } from '../../src/store/store-journal.js';
+import { allocatePkgid } from '../../src/store/changes/allocate-pkgid.js';
+import { CommittedTree } from '../../src/store/tree/committed-tree.js';
+import { Store } from '../../src/store/tree/store.js';
+import { uncommittedChanges } from '../../src/store/tree/store-recovery.js';
+import { journalFile } from '../../src/store/tree/store-journal.js';
 
 describe('store transactions', () => {
   let dir: string;

@@ -7,8 +7,8 @@ import { createLogger } from '../../lib/logger.js';
 import { MorphuxError } from '../../domain/errors.js';
 import { startServer } from '../../server/start-server.js';
 import { openContext } from '../../service/app-context.js';
-import { fsckStore } from '../../store/fsck-store.js';
-import { reindexStore } from '../../store/reindex-store.js';
+import { fsckStore } from '../../store/layout/fsck-store.js';
+import { reindexStore } from '../../store/layout/reindex-store.js';
 import { configFrom, stopOnSignals } from '../cli-support.js';
 
 interface DataOpts {

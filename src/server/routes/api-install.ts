@@ -8,8 +8,8 @@ import { Hono, type Context } from 'hono';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
 import { installPlan, planSource } from '../../service/install-plan.js';
-import { bytesDigest, isArchName } from '../../store/indexed-builds.js';
-import { storePaths } from '../../store/store-paths.js';
+import { bytesDigest, isArchName } from '../../store/layout/indexed-builds.js';
+import { storePaths } from '../../store/layout/store-paths.js';
 import { etagMatches } from '../etag.js';
 import { parsePkgid } from './api-packages.js';
 

@@ -4,8 +4,8 @@
 // case of service/meta/, which decides who may and checks the input; this file only maps HTTP to it.
 import { Hono, type Context } from 'hono';
 import { MorphuxError } from '../../domain/errors.js';
-import { readNumbered } from '../../store/committed-tree.js';
-import { storePaths } from '../../store/store-paths.js';
+import { readNumbered } from '../../store/tree/committed-tree.js';
+import { storePaths } from '../../store/layout/store-paths.js';
 import type { BuildReport, CommentDoc, SubmissionInfo } from '../../domain/submission.js';
 import type { AppContext } from '../../service/app-context.js';
 import { addComment } from '../../service/meta/add-comment.js';

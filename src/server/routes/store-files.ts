@@ -4,7 +4,7 @@
 import { Hono } from 'hono';
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
-import { GitObjectReader, parseTree } from '../../store/git-object-reader.js';
+import { GitObjectReader, parseTree } from '../../store/tree/git-object-reader.js';
 import { decodePath } from '../decode-path.js';
 import { etagMatches } from '../etag.js';
 import type { AppContext } from '../../service/app-context.js';

@@ -14,7 +14,7 @@ import { ARCHES } from '../../domain/arch.js';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
 import { eligibleCandidates } from '../../service/eligible-candidates.js';
-import { storePaths } from '../../store/store-paths.js';
+import { storePaths } from '../../store/layout/store-paths.js';
 import type { SubmissionInfo } from '../../domain/submission.js';
 import { admit } from '../../service/authorize.js';
 import { requestLimits } from '../../service/request-limits.js';

@@ -2,7 +2,7 @@
 // Every form carries the session's CSRF token; people who are not signed in get a sign-in link.
 import { html } from 'hono/html';
 import { ARCHES } from '../../domain/arch.js';
-import type { SubmissionView } from '../../store/read-submission.js';
+import type { SubmissionView } from '../../store/layout/read-submission.js';
 import type { WebSession } from '../routes/web-session.js';
 import type { Html } from './html-layout.js';
 

@@ -1,8 +1,8 @@
 // What the pages show beyond the catalog (store/port-catalog.ts): a submission page, with its
 // tree, reports and comments read from the store.
-import { readNumbered } from '../../store/committed-tree.js';
-import { readSubmission, type SubmissionView } from '../../store/read-submission.js';
-import { storePaths } from '../../store/store-paths.js';
+import { readNumbered } from '../../store/tree/committed-tree.js';
+import { readSubmission, type SubmissionView } from '../../store/layout/read-submission.js';
+import { storePaths } from '../../store/layout/store-paths.js';
 import { roleOf, type BuildReport, type RoleSource, type SubmitterRole } from '../../domain/submission.js';
 import type { AppContext } from '../../service/app-context.js';
 

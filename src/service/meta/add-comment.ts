@@ -1,6 +1,6 @@
 // Comment on a submission: any signed-in user; 1 to 16 KiB of text without control characters.
 import { z } from 'zod';
-import { addComment as storeComment } from '../../store/add-comment.js';
+import { addComment as storeComment } from '../../store/changes/add-comment.js';
 import { actorName } from '../actor.js';
 import { pkgidField, textField } from '../input-fields.js';
 import { defineAction, SMALL_BODY } from '../perform.js';

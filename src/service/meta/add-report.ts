@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ARCHES } from '../../domain/arch.js';
 import { MorphuxError } from '../../domain/errors.js';
-import { addUserReport } from '../../store/add-user-report.js';
+import { addUserReport } from '../../store/changes/add-user-report.js';
 import { actorName } from '../actor.js';
 import { pkgidField, textField } from '../input-fields.js';
 import { defineAction } from '../perform.js';

@@ -1,7 +1,7 @@
 // Flag a submission stable, or clear the flag: a maintainer of its package or an admin. One
 // current holder per package; the history stays in meta/flags.json (store/set-stable-flag.ts).
 import { z } from 'zod';
-import { setStableFlag } from '../../store/set-stable-flag.js';
+import { setStableFlag } from '../../store/changes/set-stable-flag.js';
 import { actorName } from '../actor.js';
 import { flagField, pkgidField } from '../input-fields.js';
 import { defineAction, SMALL_BODY } from '../perform.js';

@@ -1,9 +1,9 @@
 // Tags on a submission: any signed-in user adds one; the user who added it, a maintainer or an
 // admin removes it (authorize.ts, tag.add and tag.remove).
 import { z } from 'zod';
-import type { TagsDoc } from '../../store/read-submission.js';
-import { setTag } from '../../store/set-tag.js';
-import { storePaths } from '../../store/store-paths.js';
+import type { TagsDoc } from '../../store/layout/read-submission.js';
+import { setTag } from '../../store/changes/set-tag.js';
+import { storePaths } from '../../store/layout/store-paths.js';
 import { actorName } from '../actor.js';
 import { pkgidField, tagField } from '../input-fields.js';
 import { defineAction, SMALL_BODY } from '../perform.js';

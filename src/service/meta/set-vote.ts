@@ -1,6 +1,6 @@
 // Vote for a submission, or take the vote back: any signed-in user, one vote each.
 import { z } from 'zod';
-import { setVote as storeVote } from '../../store/set-vote.js';
+import { setVote as storeVote } from '../../store/changes/set-vote.js';
 import { actorName } from '../actor.js';
 import { flagField, pkgidField } from '../input-fields.js';
 import { defineAction, SMALL_BODY } from '../perform.js';
