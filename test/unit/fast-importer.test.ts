@@ -105,8 +105,8 @@ describe('store fast-importer (one git fast-import for many commits)', () => {
   });
 
   it('keeps no process waiting: a command that commits and never closes exits at once', async () => {
-    const script = `import { FastImporter } from ${JSON.stringify(path.resolve('src/store/fast-importer.ts'))};
-      import { readHead } from ${JSON.stringify(path.resolve('src/store/store-commit.ts'))};
+    const script = `import { FastImporter } from ${JSON.stringify(path.resolve('src/store/tree/fast-importer.ts'))};
+      import { readHead } from ${JSON.stringify(path.resolve('src/store/tree/store-commit.ts'))};
       const root = process.argv.at(-1);
       const { ref, commit } = readHead(root);
       const ok = await new FastImporter(root, { idleMs: 60_000 }).commit(ref, commit, 'author a <a@x> 1 +0000\\ncommitter a <a@x> 1 +0000\\ndata 3\\nbye\\n', async (send) => send('M 100644 inline z\\ndata 1\\nz\\n'));
