@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packDir } from '../src/cli/commands/pack-dir.js';
+import { packDir } from '../src/mpm/pack-dir.js';
 import { editManifest, FIXTURES } from '../test/support/git-client.js';
 import { markBuilt, upload } from '../test/support/portpkgs.js';
 import { descendants, procStatusKb } from '../test/support/process-tree.js';

@@ -1,24 +1,7 @@
-// What every command-line entry shares: one-line errors with a non-zero exit, and the config
-// read once from --config/--data/--host/--port and the environment.
+// What the operator's commands share: the config read once from --config/--data/--host/--port and
+// the environment, and stopping on signals. One-line errors are lib/command-errors.ts's.
 import { loadConfig, type LoadedConfig, type Overrides } from '../config/load-config.js';
-import { isMorphuxError } from '../domain/errors.js';
-
-export function fail(message: string, code = 1): never {
-  process.stderr.write(`${message.split('\n')[0]}\n`);
-  process.exit(code);
-}
-
-/** Runs a command body; any error becomes one line on stderr and exit 1. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      if (isMorphuxError(e)) fail(`error: ${e.message} (${e.code})`);
-      fail(`error: ${(e as Error).message ?? String(e)}`);
-    }
-  };
-}
+import { fail } from '../lib/command-errors.js';
 
 export function configFrom(opts: { data?: string; config?: string; host?: string; port?: string }): LoadedConfig {
   const o: Overrides = { data: opts.data, config: opts.config, host: opts.host };

@@ -10,7 +10,7 @@
 // collection the server makes when it goes quiet (server/idle-gc.ts). A GLIBC_TUNABLES of the
 // caller's own comes last and wins. `npm start` runs this file too (docs/BENCHMARKS.md, item 7).
 import { Command } from 'commander';
-import { action } from './cli-support.js';
+import { action } from '../lib/command-errors.js';
 import { repoCreate, repoMaintainer, userAdd, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';
 import { imageBuild, serve, storeFsck, storeReindex } from './commands/morphux-commands.js';
 import { keysExportContent, keysInit, keysRotate, keysShowPublic } from './commands/keys-commands.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packDir } from '../../src/cli/commands/pack-dir.js';
+import { packDir } from '../../src/mpm/pack-dir.js';
 import { atomicWrite } from '../../src/lib/atomic-write.js';
 import { storePaths } from '../../src/store/layout/store-paths.js';
 import { editManifest, FIXTURES } from '../support/git-client.js';

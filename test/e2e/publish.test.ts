@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mpmMirrorGet, type MirrorGetOptions } from '../../src/cli/commands/mpm-mirror-get.js';
+import { mpmMirrorGet, type MirrorGetOptions } from '../../src/mpm/commands/mirror-get.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { isMorphuxError } from '../../src/domain/errors.js';
 import { signRotation } from '../../src/domain/key-rotation.js';

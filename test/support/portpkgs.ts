@@ -3,7 +3,7 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packDir } from '../../src/cli/commands/pack-dir.js';
+import { packDir } from '../../src/mpm/pack-dir.js';
 import { updateStatus } from '../../src/store/changes/update-status.js';
 import { editManifest, FIXTURES } from './git-client.js';
 import type { TestServer } from './test-server.js';

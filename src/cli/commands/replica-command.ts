@@ -3,7 +3,8 @@
 import { createLogger } from '../../lib/logger.js';
 import { startReplica } from '../../server/start-replica.js';
 import { openReplica } from '../../service/open-replica.js';
-import { configFrom, fail, stopOnSignals } from '../cli-support.js';
+import { configFrom, stopOnSignals } from '../cli-support.js';
+import { fail } from '../../lib/command-errors.js';
 
 export interface ReplicaOpts {
   data?: string;

@@ -1,6 +1,6 @@
 // What the installer commands get from the command line: the server's client, ROOT, how to
 // print (text or --json), --yes, whether to draw progress bars.
-import type { MpmClient } from '../../cli/mpm-client.js';
+import type { MpmClient } from '../client.js';
 
 export interface CommandContext {
   client: () => MpmClient;

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { MorphuxError } from '../../domain/errors.js';
-import type { MpmClient } from '../../cli/mpm-client.js';
+import type { MpmClient } from '../client.js';
 import { pool } from '../pool.js';
 
 export interface DownloadItem {

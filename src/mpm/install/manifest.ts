@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { MorphuxError } from '../../domain/errors.js';
 import { decodeUtf8, hasControlChars, parseUntrustedJson } from '../../domain/untrusted-text.js';
-import type { MpmClient } from '../../cli/mpm-client.js';
+import type { MpmClient } from '../client.js';
 import type { FileEntry } from '../db.js';
 import { MPM_DIR } from '../layout.js';
 import { ancestors } from '../paths.js';

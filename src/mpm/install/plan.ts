@@ -6,7 +6,7 @@ import { MorphuxError } from '../../domain/errors.js';
 import { isPackageName } from '../../domain/names.js';
 import { decodeUtf8, parseUntrustedJson } from '../../domain/untrusted-text.js';
 import { isVersion } from '../../domain/version.js';
-import type { MpmClient } from '../../cli/mpm-client.js';
+import type { MpmClient } from '../client.js';
 import type { Db } from '../db.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');

@@ -3,7 +3,7 @@
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { isVersion } from '../../domain/version.js';
-import type { MpmClient } from '../../cli/mpm-client.js';
+import type { MpmClient } from '../client.js';
 
 export interface Spec {
   /** as sent in pkg= */

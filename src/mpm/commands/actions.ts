@@ -3,9 +3,9 @@
 // its submission as a pkgid or a pkgurl and prints a short line, or the server's JSON with --json.
 import { readFile } from 'node:fs/promises';
 import { MorphuxError } from '../../domain/errors.js';
-import type { MpmClient } from '../mpm-client.js';
-import { packDir } from './pack-dir.js';
-import { submissionArg } from './mpm-submission-arg.js';
+import type { MpmClient } from '../client.js';
+import { packDir } from '../pack-dir.js';
+import { submissionArg } from '../submission-arg.js';
 
 export type Print = (value: unknown, text: () => string) => void;
 

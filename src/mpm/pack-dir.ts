@@ -2,7 +2,7 @@
 // root (package.json, sources, …), without .git, owners and modes normalised (portable).
 import { readdir } from 'node:fs/promises';
 import * as tar from 'tar';
-import { MorphuxError } from '../../domain/errors.js';
+import { MorphuxError } from '../domain/errors.js';
 
 export async function packDir(dir: string): Promise<Buffer> {
   let names: string[];

@@ -14,8 +14,8 @@ import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { checkVersion } from '../../domain/version.js';
-import { isAbsolute, type MpmClient } from '../mpm-client.js';
-import { submissionArg } from './mpm-submission-arg.js';
+import { isAbsolute, type MpmClient } from '../client.js';
+import { submissionArg } from '../submission-arg.js';
 
 export interface GetResult {
   spec: string;

@@ -7,8 +7,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MorphuxError } from '../../domain/errors.js';
-import { untrustedCertificate } from '../../domain/tls-trust.js';
+import { MorphuxError } from '../domain/errors.js';
+import { untrustedCertificate } from '../domain/tls-trust.js';
 
 const TLS_FIX = 'pass --ca-file with the PEM of the CA that signed it (or MPM_CA_FILE, or "ca_file" in the mpm config)';
 

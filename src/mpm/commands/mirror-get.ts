@@ -22,7 +22,7 @@ import { openArtifact, verifyArtifactSig } from '../../domain/sealed-artifact.js
 import { parsePublicKey, signingKeyId, verifySignedIndex, type IndexEntry } from '../../domain/signed-index.js';
 import { trustedCas } from '../../domain/tls-trust.js';
 import { checkVersion, compareVersions } from '../../domain/version.js';
-import { MirrorSource } from './mpm-mirror-source.js';
+import { MirrorSource } from '../mirror-source.js';
 
 export interface MirrorGetOptions {
   mirror: string;

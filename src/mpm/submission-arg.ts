@@ -1,7 +1,7 @@
 // A command's submission argument as a pkgid: a pkgid (`7`) or a pkgurl (`BASE/pkg/7`) of the
 // configured server. A pkgurl of another origin is refused (forbidden) before any request is made.
-import { MorphuxError } from '../../domain/errors.js';
-import { isAbsolute, type MpmClient } from '../mpm-client.js';
+import { MorphuxError } from '../domain/errors.js';
+import { isAbsolute, type MpmClient } from './client.js';
 
 const PKGID = /^[0-9]{1,9}$/;
 
