@@ -2,15 +2,11 @@
 // the same key twice builds it once. The embedded queue is in memory but loses nothing: the job's
 // durable form is the submission's status.json (queued/building), written in the same commit as
 // the submission, and the queue is rebuilt from the store at start-up.
-import type { Arch } from '../domain/arch.js';
+import { jobKey, type BuildJobRef } from '../domain/worker-protocol.js';
 import type { BuildProgress } from './build-progress.js';
 
-export interface BuildJobRef {
-  pkgid: number;
-  arch: Arch;
-}
-
-export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}`;
+// the job reference is the worker protocol's (a remote worker claims jobs by it)
+export { jobKey, type BuildJobRef };
 
 /** a taken job and where its build is (null before the worker said) */
 export interface RunningJob extends BuildJobRef {

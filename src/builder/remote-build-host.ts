@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import { MorphuxError, type ErrorCode } from '../domain/errors.js';
 import { unpackPortpkg } from '../portpkg/unpack-portpkg.js';
 import type { BuildClaim, BuildHost, Retry } from './build-host.js';
-import { jobKey, type BuildJobRef } from './build-queue.js';
+import { FINISH_FORM, jobKey, workerPaths, type BuildJobRef, type ClaimAnswer, type FinishAnswer, type FinishResult } from '../domain/worker-protocol.js';
 import type { BuildOutcome } from './vm/vm-types.js';
 
 export interface RemoteBuildHostOptions {
@@ -54,11 +54,8 @@ export class RemoteBuildHost implements BuildHost {
   }
 
   async claim(job: BuildJobRef, workDir: string): Promise<BuildClaim | null> {
-    const res = await this.call('/internal/worker/claim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
-    const c = (await res.json()) as {
-      claimed: boolean; info: BuildClaim['info']; manifest: BuildClaim['manifest']; attempt: number; resolved: number[];
-      dependency_error: string | null; portpkg_url: string; dependencies: { pkgid: number; name: string; version: string; url: string }[];
-    };
+    const res = await this.call(workerPaths.claim, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
+    const c = (await res.json()) as ClaimAnswer;
     if (!c.claimed) return null;
     const sourceDir = path.join(workDir, 'src');
     const depDir = path.join(workDir, 'deps');
@@ -80,7 +77,7 @@ export class RemoteBuildHost implements BuildHost {
     return claim;
   }
 
-  private async fetchInputs(c: { portpkg_url: string; dependencies: { pkgid: number; name: string; version: string; url: string }[] }, claim: BuildClaim, sourceDir: string, depDir: string): Promise<void> {
+  private async fetchInputs(c: Pick<ClaimAnswer & { claimed: true }, 'portpkg_url' | 'dependencies'>, claim: BuildClaim, sourceDir: string, depDir: string): Promise<void> {
     const tgz = Buffer.from(await (await this.call(c.portpkg_url)).arrayBuffer());
     await unpackPortpkg(tgz, sourceDir);
     for (const d of c.dependencies) {
@@ -101,7 +98,7 @@ export class RemoteBuildHost implements BuildHost {
     b.sending = b.sending.then(async () => {
       if (!b.chunks.length) return;
       const body = Buffer.concat(b.chunks.splice(0));
-      await this.call(`/internal/worker/log?pkgid=${job.pkgid}&arch=${job.arch}&attempt=${b.attempt}`, { method: 'POST', body })
+      await this.call(workerPaths.log({ pkgid: job.pkgid, arch: job.arch, attempt: b.attempt }), { method: 'POST', body })
         .catch((err: unknown) => this.o.log.debug({ err }, 'live log chunk not delivered'));
     });
     return b.sending;
@@ -110,16 +107,16 @@ export class RemoteBuildHost implements BuildHost {
   async finish(job: BuildJobRef, claim: Pick<BuildClaim, 'info' | 'resolved' | 'attempt'>, o: BuildOutcome): Promise<Retry | void> {
     await this.flush(job);
     const form = new FormData();
-    const result = {
+    const result: FinishResult = {
       pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt, resolved: claim.resolved,
       outcome: { state: o.state, reason: o.reason, message: o.message, measurements: o.measurements, installed: o.installed, phases: o.phases },
     };
-    form.set('result', JSON.stringify(result));
-    form.set('log', new Blob([await readFile(o.logFile)]), 'build.log');
-    if (o.state === 'good' && o.binariesArchive) form.set('binaries', new Blob([await readFile(o.binariesArchive)]), 'files.tar.gz');
+    form.set(FINISH_FORM.result, JSON.stringify(result));
+    form.set(FINISH_FORM.log, new Blob([await readFile(o.logFile)]), 'build.log');
+    if (o.state === 'good' && o.binariesArchive) form.set(FINISH_FORM.binaries, new Blob([await readFile(o.binariesArchive)]), 'files.tar.gz');
     try {
-      const res = await this.call('/internal/worker/finish', { method: 'POST', body: form });
-      const r = (await res.json()) as { retry_ms: number | null };
+      const res = await this.call(workerPaths.finish, { method: 'POST', body: form });
+      const r = (await res.json()) as FinishAnswer;
       return r.retry_ms === null ? undefined : { delayMs: r.retry_ms };
     } catch (err) {
       if (err instanceof MorphuxError && err.code === 'conflict') {

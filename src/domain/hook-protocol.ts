@@ -82,7 +82,7 @@ function requestSchema(z: typeof Zod): Zod.ZodType<HookRequest> {
     repo: z.string().refine(isPackageName, 'not a package name'),
     pusher: z.string().max(64).default(''),
     updates: z.array(z.object({ old: oid, new: oid, ref: z.string().min(1).max(1024) })).max(10_000),
-    quarantine: z.partialRecord(z.enum(QUARANTINE_VARS), z.string().max(64 * 1024)).nullable().optional(),
+    quarantine: z.partialRecord(z.enum(QUARANTINE_VARS), z.string()).nullable().optional(),
   });
 }
 let schema: Zod.ZodType<HookRequest> | undefined;

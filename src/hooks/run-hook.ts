@@ -3,25 +3,9 @@
 // messages (git shows them as `remote: …`) and exits 1 when a pre-receive is refused.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MorphuxError } from '../domain/errors.js';
+import { isHookName, parseReceiveInput, type HookReply, type HookRequest, type QuarantineEnv } from '../domain/hook-protocol.js';
 
-const HOOKS = ['pre-receive', 'post-receive'] as const;
-type Hook = (typeof HOOKS)[number];
 const TIMEOUT_MS = 10 * 60 * 1000;
-
-export interface HookUpdate {
-  old: string;
-  new: string;
-  ref: string;
-}
-
-export function parseHookInput(text: string): HookUpdate[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((line) => {
-    const m = /^([0-9a-f]{40,64}) ([0-9a-f]{40,64}) (\S+)$/.exec(line.trim());
-    if (!m) throw new MorphuxError('bad_request', `unexpected hook input line ${JSON.stringify(line.slice(0, 200))}`);
-    return { old: m[1], new: m[2], ref: m[3] };
-  });
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -30,10 +14,10 @@ async function readStdin(): Promise<string> {
 }
 
 /** Absolute paths for the quarantine variables (git gives absolute ones; be sure anyway). */
-function quarantine(env: NodeJS.ProcessEnv, cwd: string): Record<string, string> | null {
+function quarantine(env: NodeJS.ProcessEnv, cwd: string): QuarantineEnv | null {
   const abs = (p: string) => path.resolve(cwd, p);
   if (!env.GIT_OBJECT_DIRECTORY && !env.GIT_QUARANTINE_PATH) return null;
-  const q: Record<string, string> = {};
+  const q: QuarantineEnv = {};
   if (env.GIT_OBJECT_DIRECTORY) q.GIT_OBJECT_DIRECTORY = abs(env.GIT_OBJECT_DIRECTORY);
   if (env.GIT_QUARANTINE_PATH) q.GIT_QUARANTINE_PATH = abs(env.GIT_QUARANTINE_PATH);
   if (env.GIT_ALTERNATE_OBJECT_DIRECTORIES) q.GIT_ALTERNATE_OBJECT_DIRECTORIES = env.GIT_ALTERNATE_OBJECT_DIRECTORIES.split(':').filter(Boolean).map(abs).join(':');
@@ -43,7 +27,7 @@ function quarantine(env: NodeJS.ProcessEnv, cwd: string): Record<string, string>
 export async function runHook(hook: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<number> {
   const refuseCode = hook === 'pre-receive' ? 1 : 0;
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  if (!(HOOKS as readonly string[]).includes(hook)) {
+  if (!isHookName(hook)) {
     say(`Morphux: unknown hook ${JSON.stringify(hook)}`);
     return 1;
   }
@@ -51,15 +35,15 @@ export async function runHook(hook: string, env: NodeJS.ProcessEnv = process.env
     say('Morphux: pushes are accepted only through the Morphux server');
     return 1;
   }
-  const updates = parseHookInput(await readStdin());
-  const body = {
-    hook: hook as Hook,
+  const updates = parseReceiveInput(await readStdin());
+  const body: HookRequest = {
+    hook,
     repo: path.basename(cwd).replace(/\.git$/, ''),
     pusher: env.REMOTE_USER ?? '',
     updates,
     quarantine: hook === 'pre-receive' ? quarantine(env, cwd) : null,
   };
-  let reply: { ok?: unknown; messages?: unknown };
+  let reply: { [K in keyof HookReply]?: unknown }; // a HookReply, not taken on trust
   try {
     const res = await fetch(`${env.MORPHUX_HOOK_URL.replace(/\/+$/, '')}/${hook}`, {
       method: 'POST',

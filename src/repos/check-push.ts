@@ -4,13 +4,8 @@
 import { isMorphuxError, type ErrorCode } from '../domain/errors.js';
 import { parseManifest } from '../domain/manifest.js';
 import { isVersion, versionOfRef } from '../domain/version.js';
-import { isAncestor, readFileAtCommit, ZERO_ID, type QuarantineEnv } from './read-at-commit.js';
-
-export interface RefUpdate {
-  old: string;
-  new: string;
-  ref: string;
-}
+import { isZeroId, type QuarantineEnv, type RefUpdate } from '../domain/hook-protocol.js';
+import { isAncestor, readFileAtCommit } from './read-at-commit.js';
 export interface Refusal {
   ref: string;
   code: ErrorCode;
@@ -49,9 +44,9 @@ export async function checkRefUpdate(update: RefUpdate, repoName: string, facts:
   const branch = update.ref.slice('refs/heads/'.length);
   const refuse = (code: ErrorCode, message: string): Refusal => ({ ref: update.ref, code, message: `${branch}: ${message}` });
 
-  if (update.new === ZERO_ID) return refuse('branch_deletion', 'version branches cannot be deleted');
+  if (isZeroId(update.new)) return refuse('branch_deletion', 'version branches cannot be deleted');
   if (!isVersion(version)) return refuse('version_mismatch', `"${version}" is not a version (want dot-separated parts such as 1.2.3)`);
-  if (update.old !== ZERO_ID && !(await facts.isAncestor(update.old, update.new))) {
+  if (!isZeroId(update.old) && !(await facts.isAncestor(update.old, update.new))) {
     return refuse('non_fast_forward', 'version branches cannot be rewritten (non-fast-forward); push a new commit on top');
   }
   let manifest;

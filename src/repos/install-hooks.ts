@@ -2,9 +2,7 @@
 // through src/hooks/run-hook.ts, and refuse it when git was not started by the server.
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-
-export const HOOK_NAMES = ['pre-receive', 'post-receive'] as const;
-export type HookName = (typeof HOOK_NAMES)[number];
+import { HOOK_NAMES, type HookName } from '../domain/hook-protocol.js';
 
 export function hookScript(hook: HookName): string {
   return `#!/bin/sh

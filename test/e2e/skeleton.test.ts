@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { portpkgDir } from '../../src/store/layout/store-paths.js';
 import { fsckStore } from '../../src/store/layout/fsck-store.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
-import { commitAll, editManifest, fixtureRepo, git, pushUrl, queuedLine, remoteHead } from '../support/git-client.js';
+import { commitAll, editManifest, fixtureRepo, git, pushUrl, queuedLine, refusalsIn, remoteHead } from '../support/git-client.js';
 
 describe('walking skeleton: push → submission → VM build → store → HTTP', function () {
   this.timeout(600_000);
@@ -53,22 +53,21 @@ describe('walking skeleton: push → submission → VM build → store → HTTP'
     expect(await remoteHead(s.url, 'hello', 'version-0.1')).to.equal('');
   });
 
-  const refusals: Array<[string, (dir: string) => Promise<void>, string, RegExp]> = [
-    ['no package.json', async (d) => rm(path.join(d, 'package.json')), 'version-1.1', /package\.json/],
-    ['invalid JSON', async (d) => writeFile(path.join(d, 'package.json'), '{ nope'), 'version-1.1', /JSON/],
-    ['a name that is not the repo', async (d) => editManifest(d, (p) => { p.name = 'other'; p.version = '1.1'; }), 'version-1.1', /name/],
-    ['a version that is not the branch', async (d) => editManifest(d, (p) => { p.version = '2.0'; }), 'version-1.0', /version/],
+  const refusals: Array<[string, (dir: string) => Promise<void>, string, string]> = [
+    ['no package.json', async (d) => rm(path.join(d, 'package.json')), 'version-1.1', 'invalid_manifest'],
+    ['invalid JSON', async (d) => writeFile(path.join(d, 'package.json'), '{ nope'), 'version-1.1', 'invalid_manifest'],
+    ['a name that is not the repo', async (d) => editManifest(d, (p) => { p.name = 'other'; p.version = '1.1'; }), 'version-1.1', 'name_mismatch'],
+    ['a version that is not the branch', async (d) => editManifest(d, (p) => { p.version = '2.0'; }), 'version-1.0', 'version_mismatch'],
   ];
-  for (const [what, change, branch, why] of refusals) {
-    it(`refuses a version-branch push with ${what}, saying why in a remote: line`, async () => {
+  for (const [what, change, branch, code] of refusals) {
+    it(`refuses a version-branch push with ${what}: a remote: line with its code, ${code}`, async () => {
       const wc = await fixtureRepo('hello');
       await change(wc);
       await commitAll(wc, what);
       const before = await api(s.url, 'GET', '/api/v1/ports/hello');
       const r = await git(wc, 'push', pushUrl(s.url, 'hello', 'alice', alice), `HEAD:refs/heads/${branch}`);
       expect(r.code).to.not.equal(0);
-      expect(r.out).to.match(/^remote: .*refused/m);
-      expect(r.out.split('\n').find((l) => l.startsWith('remote:') && /refused/.test(l))).to.match(why);
+      expect(refusalsIn(r.out).map((x) => x.code), r.out).to.deep.equal([code]);
       expect(queuedLine(r.out)).to.equal(null);
       expect(await remoteHead(s.url, 'hello', branch)).to.equal('');
       expect((await api(s.url, 'GET', '/api/v1/ports/hello')).json.submissions).to.deep.equal(before.json.submissions);
@@ -103,10 +102,10 @@ describe('walking skeleton: push → submission → VM build → store → HTTP'
     await commitAll(wc1, 'rewrite', '--amend');
     const force = await git(wc1, 'push', '--force', pushUrl(s.url, 'hello', 'alice', alice), 'HEAD:refs/heads/version-1.0');
     expect(force.code).to.not.equal(0);
-    expect(force.out).to.match(/^remote: .*refused.*(rewritten|fast-forward)/m);
+    expect(refusalsIn(force.out).map((x) => x.code), force.out).to.deep.equal(['non_fast_forward']);
     const del = await git(wc1, 'push', pushUrl(s.url, 'hello', 'alice', alice), ':refs/heads/version-1.0');
     expect(del.code).to.not.equal(0);
-    expect(del.out).to.match(/^remote: .*refused.*delete/m);
+    expect(refusalsIn(del.out).map((x) => x.code), del.out).to.deep.equal(['branch_deletion']);
     expect(await remoteHead(s.url, 'hello', 'version-1.0')).to.equal(head);
   });
 

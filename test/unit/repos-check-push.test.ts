@@ -1,10 +1,14 @@
 // The version-branch push rules of checkPush, over fake facts (no git): one case per rule.
 import { expect } from 'chai';
-import { checkPush, type PushFacts, type RefUpdate } from '../../src/repos/check-push.js';
+import { ZERO_ID as ZERO, type RefUpdate } from '../../src/domain/hook-protocol.js';
+import { checkPush, type PushFacts } from '../../src/repos/check-push.js';
 
-const ZERO = '0'.repeat(40);
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
+// a sha256 repo's ids (64 hex digits), its zero id too
+const ZERO64 = '0'.repeat(64);
+const A64 = 'a'.repeat(64);
+const B64 = 'b'.repeat(64);
 const manifest = (name: string, version: string) => Buffer.from(JSON.stringify({ name, version }));
 
 function facts(files: Record<string, Buffer | null>, ancestors: [string, string][] = []): PushFacts {
@@ -32,6 +36,9 @@ describe('checkPush rules', () => {
     { title: 'a rewrite of another branch', update: { old: A, new: B, ref: 'refs/heads/feature' }, files: {}, code: null },
     { title: 'deleting another branch', update: { old: A, new: ZERO, ref: 'refs/heads/feature' }, files: {}, code: null },
     { title: 'a tag named like a version branch', update: { old: ZERO, new: A, ref: 'refs/tags/version-1.0' }, files: {}, code: null },
+    { title: 'a new version branch of a sha256 repo', update: { old: ZERO64, new: A64, ref: 'refs/heads/version-1.0' }, files: { [A64]: manifest('hello', '1.0') }, code: null },
+    { title: 'a rewrite in a sha256 repo', update: { old: A64, new: B64, ref: 'refs/heads/version-1.0' }, files: { [B64]: manifest('hello', '1.0') }, code: 'non_fast_forward' },
+    { title: 'a deletion in a sha256 repo', update: { old: A64, new: ZERO64, ref: 'refs/heads/version-1.0' }, files: {}, code: 'branch_deletion' },
   ];
   for (const c of cases) {
     it(`${c.code ? 'refuses' : 'accepts'} ${c.title}${c.code ? ` (${c.code})` : ''}`, async () => {

@@ -3,6 +3,7 @@
 import type { Arch } from '../../domain/arch.js';
 import type { Manifest } from '../../domain/manifest.js';
 import type { BuildMeasurements } from '../../domain/submission.js';
+import type { FailureReason } from '../../domain/worker-protocol.js';
 
 export interface DependencyBinaries {
   pkgid: number;
@@ -32,9 +33,7 @@ export interface BuildJob {
   signal?: AbortSignal;
 }
 
-export type FailureReason = 'build' | 'timeout' | 'infrastructure' | 'dependency';
-
-export type { BuildMeasurements };
+export type { BuildMeasurements, FailureReason };
 
 export interface InstalledEntry {
   path: string;
