@@ -60,9 +60,9 @@ try {
   for (const s of await samples(tmp)) {
     for (const c of CODECS) {
       let packed = Buffer.alloc(0);
-      const ct = await timed(async () => { packed = Buffer.from((await execa(c.cmd, [...c.args, '-c', '-q'], { input: s.data, encoding: 'buffer' })).stdout); });
+      const ct = await timed(async () => { packed = Buffer.from((await execa(c.cmd, [...c.args, '-c', '-q'], { input: s.data, encoding: 'buffer', stripFinalNewline: false })).stdout); });
       const dargs = c.cmd === 'zstd' ? ['-d', '-c', '-q', ...(c.args.some((a) => a.startsWith('--long')) ? ['--long=27'] : [])] : ['-d', '-c', '-q'];
-      const dt = await timed(() => execa(c.cmd, dargs, { input: packed, encoding: 'buffer' }));
+      const dt = await timed(() => execa(c.cmd, dargs, { input: packed, encoding: 'buffer', stripFinalNewline: false }));
       rows.push(`| ${s.name} | ${s.data.length} | ${c.name} | ${packed.length} | ${(s.data.length / packed.length).toFixed(2)} | ${ct.toFixed(1)} | ${dt.toFixed(1)} |`);
     }
   }

@@ -1,8 +1,8 @@
 // What the store's last commit says is publishable: every good submission's binaries/<arch>/
 // files.tar.gz, read from HEAD (never the working tree, where a transaction may be half done).
 import { createHash } from 'node:crypto';
-import { execa } from 'execa';
 import { ARCHES, type Arch } from '../domain/arch.js';
+import { runGit } from '../lib/git.js';
 import { pkgidOfPath, storePaths } from '../store/layout/store-paths.js';
 import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 
@@ -14,8 +14,7 @@ export interface CommittedBinaries {
 }
 
 async function git(root: string, args: string[]): Promise<Buffer> {
-  const r = await execa('git', ['-C', root, ...args], { encoding: 'buffer', maxBuffer: 4 * 1024 ** 3 });
-  return Buffer.from(r.stdout);
+  return (await runGit(['-C', root, ...args], { maxBuffer: 4 * 1024 ** 3 })).stdout;
 }
 
 /** Every (pkgid, arch) with a binaries archive at HEAD, pkgid order; empty for a store without commits. */

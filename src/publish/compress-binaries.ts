@@ -16,7 +16,7 @@ export async function compressBinaries(filesTarGz: Buffer, codec: Compression): 
     throw new MorphuxError('unsafe_archive', `binaries archive is not gzip: ${(e as Error).message}`);
   }
   try {
-    const r = await execa(codec, ARGS[codec], { input: tar, encoding: 'buffer', maxBuffer: 4 * 1024 ** 3 });
+    const r = await execa(codec, ARGS[codec], { input: tar, encoding: 'buffer', stripFinalNewline: false, maxBuffer: 4 * 1024 ** 3 });
     return Buffer.from(r.stdout);
   } catch (e) {
     throw new MorphuxError('infrastructure', `${codec} failed (is it installed? scripts/setup.sh installs it): ${(e as Error).message.split('\n')[0]}`);

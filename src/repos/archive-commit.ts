@@ -1,8 +1,9 @@
 // A commit's tree as a gzip'd tar, entries at the root (package.json, Makefile, …): the bytes a
 // submission's portpkg.tgz is made of. Deterministic: entries carry the commit time. Inside a
 // push's quarantine too, so pre-receive checks the very archive the submission will be made of.
-import { runGit } from './run-git.js';
-import { checkObjectId, quarantineEnv, type QuarantineEnv } from './read-at-commit.js';
+import { runGit } from '../lib/git.js';
+import { checkObjectId, type QuarantineEnv } from '../domain/hook-protocol.js';
+import { quarantineEnv } from './read-at-commit.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 

@@ -7,7 +7,7 @@ import { MorphuxError } from '../domain/errors.js';
 import { isPackageName } from '../domain/names.js';
 import { installHooks } from './install-hooks.js';
 import { repoDir } from './repo-paths.js';
-import { runGit } from './run-git.js';
+import { runGit } from '../lib/git.js';
 
 const REPO_CONFIG: [string, string][] = [
   ['receive.denyNonFastForwards', 'false'], // the policy lives in our pre-receive

@@ -3,22 +3,8 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
-import { runGit } from './run-git.js';
-
-/** The object-directory variables git gives a pre-receive hook (absolute paths inside gitdir). */
-export interface QuarantineEnv {
-  GIT_OBJECT_DIRECTORY?: string;
-  GIT_ALTERNATE_OBJECT_DIRECTORIES?: string;
-  GIT_QUARANTINE_PATH?: string;
-}
-
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-export const ZERO_ID = '0000000000000000000000000000000000000000';
-
-export function checkObjectId(id: string): string {
-  if (!OBJECT_ID.test(id)) throw new MorphuxError('bad_request', `not an object id: ${JSON.stringify(id.slice(0, 80))}`);
-  return id;
-}
+import { checkObjectId, type QuarantineEnv } from '../domain/hook-protocol.js';
+import { runGit } from '../lib/git.js';
 
 /** The env for git reading inside a quarantine; refuses paths outside gitdir (they come over HTTP). */
 export async function quarantineEnv(gitdir: string, q?: QuarantineEnv | null): Promise<Record<string, string>> {

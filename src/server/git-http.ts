@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { isPackageName } from '../domain/names.js';
 import { repoExists } from '../repos/create-repo.js';
 import { repoDir } from '../repos/repo-paths.js';
-import { runGit } from '../repos/run-git.js';
+import { runGit } from '../lib/git.js';
 import { AdvertCache } from './advert-cache.js';
 import type { BackendLimiter } from './backend-limiter.js';
 import { startBackend } from './backend-process.js';
@@ -187,10 +187,9 @@ export function createGitHttpHandler(opts: GitHttpOptions): GitHttpHandler {
     how: { body?: Buffer; keep?: (output: Buffer) => void } = {},
   ): Promise<void> {
     const log = opts.log.child({ repo: r.name, git_service: r.service, user: user?.name });
+    // the CGI and hook variables, on top of the clean environment lib/git gives every git
     const env: Record<string, string> = {
       ...opts.hookEnv,
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/nonexistent',
       GIT_PROJECT_ROOT: reposRoot,
       GIT_HTTP_EXPORT_ALL: '1',
       GATEWAY_INTERFACE: 'CGI/1.1',

@@ -3,10 +3,10 @@
 // index changed from the primary's API, since query URLs (/port/<name>) depend on them.
 // Notifications are not authenticated (they only trigger a fetch of public data) but rate-limited:
 // at most one fetch per NOTIFY_MIN_GAP_MS however many arrive; the rest share the next one.
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PackageOwnersStore } from '../accounts/package-owners.js';
+import { runGit } from '../lib/git.js';
 import type { Logger } from '../lib/logger.js';
 import { MorphuxError } from '../domain/errors.js';
 
@@ -19,7 +19,7 @@ export interface ReplicaSyncOptions {
   log: Logger;
 }
 
-const git = (dir: string, args: string[]) => execa('git', ['-C', dir, ...args], { env: { GIT_TERMINAL_PROMPT: '0' } });
+const git = (dir: string, args: string[]) => runGit(['-C', dir, ...args], { encoding: 'text' });
 const INDEX_FILE = /^index\/ports\/[^/]+\/([^/]+)\.json$/;
 const NOTIFY_MIN_GAP_MS = 1000;
 
@@ -43,11 +43,11 @@ export class ReplicaSync {
     if (existsSync(path.join(this.o.storeDir, '.git'))) return;
     const url = `${this.o.upstream.replace(/\/+$/, '')}/store.git`;
     try {
-      await execa('git', ['clone', '--quiet', '--branch', 'main', url, this.o.storeDir], { env: { GIT_TERMINAL_PROMPT: '0' } });
+      await runGit(['clone', '--quiet', '--branch', 'main', url, this.o.storeDir]);
     } catch (err) {
       throw new MorphuxError('infrastructure', `cannot clone ${url}: ${(err as Error).message.split('\n')[0]}`);
     }
-    this.head = String((await git(this.o.storeDir, ['rev-parse', 'HEAD'])).stdout).trim();
+    this.head = (await git(this.o.storeDir, ['rev-parse', 'HEAD'])).stdout.trim();
     await this.copyOwners(await this.allPorts());
     this.syncedAt = Date.now();
   }
@@ -93,11 +93,11 @@ export class ReplicaSync {
     this.lastFetchAt = Date.now();
     this.fetches += 1;
     await git(dir, ['fetch', '--quiet', 'origin', '+refs/heads/main:refs/remotes/origin/main']);
-    const next = String((await git(dir, ['rev-parse', 'refs/remotes/origin/main'])).stdout).trim();
-    const prev = this.head || String((await git(dir, ['rev-parse', 'HEAD'])).stdout).trim();
+    const next = (await git(dir, ['rev-parse', 'refs/remotes/origin/main'])).stdout.trim();
+    const prev = this.head || (await git(dir, ['rev-parse', 'HEAD'])).stdout.trim();
     if (next !== prev) {
       await git(dir, ['reset', '--quiet', '--hard', next]);
-      const changed = String((await git(dir, ['diff', '--name-only', prev, next, '--', 'index/ports'])).stdout).split('\n');
+      const changed = (await git(dir, ['diff', '--name-only', prev, next, '--', 'index/ports'])).stdout.split('\n');
       await this.copyOwners(changed.map((f) => INDEX_FILE.exec(f)?.[1]).filter((n): n is string => !!n));
       this.o.log.info({ from: prev, to: next }, 'replica store updated');
     }
@@ -106,7 +106,7 @@ export class ReplicaSync {
   }
 
   private async allPorts(): Promise<string[]> {
-    const files = String((await git(this.o.storeDir, ['ls-files', 'index/ports'])).stdout).split('\n');
+    const files = (await git(this.o.storeDir, ['ls-files', 'index/ports'])).stdout.split('\n');
     return files.map((f) => INDEX_FILE.exec(f)?.[1]).filter((n): n is string => !!n);
   }
 

@@ -45,7 +45,7 @@ describe('aarch64 build (real qemu-system-aarch64 VM)', function () {
     expect(o.state, `${o.message}\n${(await readFile(o.logFile, 'utf8')).slice(-3000)}`).to.equal('good');
     expect(o.measurements!.arch).to.equal('aarch64');
     expect(o.measurements!.binaries).to.deep.equal(['/usr/bin/hello']);
-    const r = await execa('tar', ['-xzOf', o.binariesArchive!, 'usr/bin/hello'], { encoding: 'buffer' });
+    const r = await execa('tar', ['-xzOf', o.binariesArchive!, 'usr/bin/hello'], { encoding: 'buffer', stripFinalNewline: false });
     const elf = Buffer.from(r.stdout);
     expect(elf.subarray(0, 4).toString('latin1')).to.equal('\x7fELF');
     expect(elf.readUInt16LE(18)).to.equal(183); // e_machine EM_AARCH64

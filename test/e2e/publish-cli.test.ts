@@ -89,7 +89,7 @@ describe('publish commands: morphux keys, morphux mirror, mpm get --mirror, serv
     const r = await run('mpm', ['--json', 'get', 'tool', '--mirror', `${ftp.url}/pub/cli`, '--public-key', pk, '--content-keys', contentKeys, '-o', out], env);
     expect(r.exitCode, String(r.stderr)).to.equal(0);
     expect(JSON.parse(String(r.stdout))).to.include({ name: 'tool', version: '1.0', sequence: 1 });
-    const tar = await execa('zstd', ['-d', '-c', out], { encoding: 'buffer' });
+    const tar = await execa('zstd', ['-d', '-c', out], { encoding: 'buffer', stripFinalNewline: false });
     expect(Buffer.from(tar.stdout).includes(Buffer.from('usr/bin/tool'))).to.equal(true);
 
     await writeFile(path.join(work, 'mpm.json'), JSON.stringify({ mirror: `${ftp.url}/pub/cli`, public_keys: [pk], content_keys_file: contentKeys }));

@@ -88,7 +88,8 @@ describe('publish: signed, encrypted artifacts on a real FTP mirror (vsftpd), ve
     expect(ix.artifacts.map((a) => [a.name, a.version, a.pkgid, a.arch])).to.deep.equal([['hello', '1.0', pkgid, 'x86_64']]);
     const a = ix.artifacts[0];
     // what `mpm install --mirror` resolves with: the declared dependencies, installed_size, the manifest's sha256
-    const committed = async (rel: string) => Buffer.from((await execa('git', ['-C', s.ctx.layout.store, 'cat-file', 'blob', `HEAD:${rel}`], { encoding: 'buffer' })).stdout);
+    // the blob's bytes as they are (execa strips a final newline unless told not to)
+    const committed = async (rel: string) => Buffer.from((await execa('git', ['-C', s.ctx.layout.store, 'cat-file', 'blob', `HEAD:${rel}`], { encoding: 'buffer', stripFinalNewline: false })).stdout);
     const info = JSON.parse((await committed(storePaths.submissionInfo(pkgid))).toString('utf8'));
     const status = JSON.parse((await committed(storePaths.status(pkgid))).toString('utf8'));
     expect(a.dependencies).to.deep.equal(info.dependencies);

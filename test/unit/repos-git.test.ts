@@ -13,7 +13,7 @@ import { createRepo, listRepos, repoExists } from '../../src/repos/create-repo.j
 import { versionBranchHeads } from '../../src/repos/list-branches.js';
 import { isAncestor, readFileAtCommit } from '../../src/repos/read-at-commit.js';
 import { repoDir } from '../../src/repos/repo-paths.js';
-import { runGit } from '../../src/repos/run-git.js';
+import { runGit } from '../../src/lib/git.js';
 
 const ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_AUTHOR_DATE: '1700000000 +0000', GIT_COMMITTER_DATE: '1700000000 +0000' };
 

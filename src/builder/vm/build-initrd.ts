@@ -28,7 +28,7 @@ async function decompressedModule(src: string): Promise<Buffer> {
   if (src.endsWith('.ko')) return readFile(src);
   const tool = src.endsWith('.xz') ? 'xz' : src.endsWith('.zst') ? 'zstd' : src.endsWith('.gz') ? 'gzip' : null;
   if (!tool) throw new MorphuxError('infrastructure', `unknown kernel module compression: ${src}`);
-  const r = await execa(tool, ['-dc', src], { encoding: 'buffer' });
+  const r = await execa(tool, ['-dc', src], { encoding: 'buffer', stripFinalNewline: false });
   return Buffer.from(r.stdout);
 }
 
@@ -55,7 +55,7 @@ export async function buildInitrd(spec: InitrdSpec, dest: string): Promise<void>
     await writeFile(path.join(staging, 'init'), INITRD_INIT, { mode: 0o755 });
     const files = await listTree(staging);
     const cpio = await execa('cpio', ['--quiet', '-o', '-H', 'newc', '-R', '0:0'], {
-      cwd: staging, input: files.join('\n') + '\n', encoding: 'buffer',
+      cwd: staging, input: files.join('\n') + '\n', encoding: 'buffer', stripFinalNewline: false,
     });
     await writeFile(dest, gzipSync(Buffer.from(cpio.stdout), { level: 6 }));
   } finally {

@@ -207,7 +207,7 @@ async function extractTo(compressed: Buffer, codec: 'zstd' | 'xz', dir: string):
   if (existsSync(target)) throw new MorphuxError('already_exists', `${target} exists; --extract makes a new folder`);
   let tarBytes: Buffer;
   try {
-    tarBytes = Buffer.from((await execa(codec, ['-d', '-c', '-q'], { input: compressed, encoding: 'buffer', maxBuffer: 8 * 1024 ** 3 })).stdout);
+    tarBytes = Buffer.from((await execa(codec, ['-d', '-c', '-q'], { input: compressed, encoding: 'buffer', stripFinalNewline: false, maxBuffer: 8 * 1024 ** 3 })).stdout);
   } catch (e) {
     throw new MorphuxError('unsafe_archive', `cannot decompress with ${codec}: ${(e as Error).message.split('\n')[0]}`);
   }

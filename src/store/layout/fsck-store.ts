@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { runGit } from '../../lib/git.js';
 import { deriveIndexes, listPortpkgDirs } from './derive-indexes.js';
 import { listIndexedPorts } from './port-index.js';
 import { storePaths } from './store-paths.js';
@@ -32,13 +32,11 @@ const sha256File = (file: string) => new Promise<string>((resolve, reject) => {
 
 export async function fsckStore(store: Store): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
-  const git = async (args: string[]) => execa('git', args, { cwd: store.root, reject: false });
-
   for (const line of (await uncommittedChanges(store.root)).split('\n').filter(Boolean).slice(0, 50)) {
     problems.push({ code: 'uncommitted', path: line.slice(3), message: `not committed (${line.slice(0, 2).trim()})` });
   }
-  const gfsck = await git(['fsck', '--no-progress', '--connectivity-only']);
-  if (gfsck.exitCode !== 0) problems.push({ code: 'git', path: '.git', message: String(gfsck.stderr).split('\n')[0] });
+  const gfsck = await runGit(['fsck', '--no-progress', '--connectivity-only'], { cwd: store.root, reject: false });
+  if (gfsck.exitCode !== 0) problems.push({ code: 'git', path: '.git', message: gfsck.stderr.trim().split('\n')[0] });
 
   for (const [pkgid, dir] of await listPortpkgDirs(store)) {
     if (!pkgid || dir !== storePaths.portpkgDir(pkgid)) {

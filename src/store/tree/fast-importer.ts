@@ -12,10 +12,10 @@
 // read from the ref under the store lock) for every commit, so a commit made meanwhile by another
 // process is the parent; when this process ends, fast-import moves the branch only forward, never
 // back over another process's commit.
-import { execa, type ResultPromise } from 'execa';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { MorphuxError } from '../../domain/errors.js';
+import { spawnGit, type GitProcess } from '../../lib/git.js';
 import { COMMITTER } from './store-git.js';
 
 /** an idle importer ends after this long without a commit */
@@ -26,7 +26,7 @@ const MAX_COMMITS = 1000;
 export type Send = (chunk: string | Buffer) => Promise<void>;
 
 interface Running {
-  proc: ResultPromise;
+  proc: GitProcess;
   stdin: Writable;
   /** lines of fast-import's answers (ls, progress) not yet taken */
   lines: string[];
@@ -109,10 +109,7 @@ export class FastImporter {
   }
 
   private start(): Running {
-    const proc = execa('git', ['-c', 'fastimport.unpackLimit=1', 'fast-import', '--quiet', '--done'], {
-      cwd: this.root, reject: false, buffer: false, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',
-      env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0' },
-    });
+    const proc = spawnGit(['-c', 'fastimport.unpackLimit=1', 'fast-import', '--quiet', '--done'], { cwd: this.root, env: COMMITTER });
     const r: Running = { proc, stdin: proc.stdin!, lines: [], waiter: null, ended: false, stderr: '', commits: 0 };
     let partial = '';
     (proc.stdout as Readable).setEncoding('utf8').on('data', (s: string) => {

@@ -1,7 +1,7 @@
 // Reads committed objects of the store through one long-lived `git cat-file --batch` (0.2 ms a
 // read, against milliseconds for a process per read or for isomorphic-git's pack loading).
 // Serving /store from HEAD means readers only ever see committed, complete content.
-import { execa, type ResultPromise } from 'execa';
+import { spawnGit, type GitProcess } from '../../lib/git.js';
 
 export interface GitObject {
   oid: string;
@@ -22,15 +22,15 @@ interface Pending {
 }
 
 export class GitObjectReader {
-  private proc: ResultPromise | null = null;
+  private proc: GitProcess | null = null;
   private pending: Pending[] = [];
   private buf: Buffer = Buffer.alloc(0);
 
   constructor(private readonly gitDir: string) {}
 
-  private start(): ResultPromise {
+  private start(): GitProcess {
     if (this.proc) return this.proc;
-    const p = execa('git', ['--git-dir', this.gitDir, 'cat-file', '--batch'], { buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore' });
+    const p = spawnGit(['--git-dir', this.gitDir, 'cat-file', '--batch'], { stderr: 'ignore' });
     p.stdout!.on('data', (chunk: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
       this.drain();

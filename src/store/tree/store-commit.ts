@@ -12,13 +12,12 @@
 // journal names are put back to HEAD when the store is opened; killed after, they already equal
 // HEAD. An interrupted pack is a tmp_pack file git never reads. The process itself, and why it
 // stays between commits, is fast-importer.ts.
-import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
 import { FastImporter } from './fast-importer.js';
-import { COMMITTER } from './store-git.js';
+import { COMMITTER, storeGit } from './store-git.js';
 
 /** The branch HEAD points at and its commit, read from git's ref files (no process to start). */
 export function readHead(root: string): { ref: string; commit: string | null } {
@@ -127,6 +126,5 @@ export async function commitPaths(root: string, paths: string[], message: string
  * when one goes away.
  */
 export async function repackStore(root: string): Promise<void> {
-  const r = await execa('git', ['repack', '-d', '-q', '--geometric=2'], { cwd: root, reject: false });
-  if (r.exitCode !== 0) throw new MorphuxError('internal', `git repack in the store failed: ${String(r.stderr).trim().slice(0, 500)}`);
+  await storeGit(root, ['repack', '-d', '-q', '--geometric=2']);
 }

@@ -1,20 +1,17 @@
 // The store's own git repository: init, its settings, and running git in it. How a change is
 // committed is store-commit.ts. The commit is the unit of change: what is not committed was
 // never acknowledged.
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MorphuxError } from '../../domain/errors.js';
+import { runGit } from '../../lib/git.js';
 
 export const COMMITTER = { GIT_COMMITTER_NAME: 'Morphux store', GIT_COMMITTER_EMAIL: 'store@morphux.invalid' };
 
+/** git in the store (lib/git's runner) as the store's committer: its output as text, the final
+ *  newline removed. */
 export async function storeGit(root: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
-  const r = await execa('git', args, { cwd: root, env: { ...COMMITTER, GIT_TERMINAL_PROMPT: '0', ...env }, reject: false, stripFinalNewline: true, ...(input !== undefined ? { input } : {}) });
-  if (r.exitCode !== 0) {
-    throw new MorphuxError('internal', `git ${args[0]} in the store failed: ${String(r.stderr).trim().slice(0, 500)}`, { args });
-  }
-  return String(r.stdout);
+  return (await runGit(args, { cwd: root, env: { ...COMMITTER, ...env }, input, encoding: 'text' })).stdout;
 }
 
 export function authorOf(user: string): string {

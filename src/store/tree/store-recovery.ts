@@ -3,13 +3,12 @@
 // under the store lock, so no git process of ours is running. What to put back comes from the
 // journal of touched paths (store-journal.ts): the work is proportional to the changes that were
 // under way, not to the store. `uncommittedChanges` is the whole comparison (fsck, tests).
-import { execa } from 'execa';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
-import { MorphuxError } from '../../domain/errors.js';
 import { atomicWrite, isTempOf } from '../../lib/atomic-write.js';
+import { runGit } from '../../lib/git.js';
 import { readHead } from './store-commit.js';
 import { COMMITTER } from './store-git.js';
 import { journalFile, readJournal } from './store-journal.js';
@@ -19,13 +18,9 @@ const mtimeOf = async (p: string) => (await stat(p).catch(() => null))?.mtimeMs 
 /** git in the store with a private index file (the store keeps none of its own) and every
  *  pathspec taken literally. */
 async function gitWithIndex(root: string, index: string, args: string[], input?: Buffer): Promise<Buffer> {
-  const r = await execa('git', args, {
-    cwd: root, reject: false, encoding: 'buffer', stripFinalNewline: false,
-    env: { ...COMMITTER, GIT_INDEX_FILE: index, GIT_LITERAL_PATHSPECS: '1', GIT_TERMINAL_PROMPT: '0' },
-    ...(input ? { input } : {}),
-  });
-  if (r.exitCode !== 0) throw new MorphuxError('internal', `git ${args[0]} in the store failed: ${Buffer.from(r.stderr).toString().trim().slice(0, 500)}`, { args });
-  return Buffer.from(r.stdout);
+  const env = { ...COMMITTER, GIT_INDEX_FILE: index, GIT_LITERAL_PATHSPECS: '1' };
+  // the output follows the tree (a whole-tree status): up to 1 GiB
+  return (await runGit(args, { cwd: root, env, input, maxBuffer: 1024 ** 3 })).stdout;
 }
 
 const scratchIndex = (root: string, what: string) => path.join(root, '.git', `morphux-${what}-index-${process.pid}-${Math.random().toString(36).slice(2)}`);
