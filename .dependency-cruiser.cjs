@@ -60,10 +60,11 @@ const LAYERS = {
   'replica': ['domain', 'lib', 'portpkg', 'config:types', 'store', 'accounts'],
   // the use cases: everything below them; never server, main, cli
   'service': [...BELOW_SERVICE],
-  // HTTP adapters only: use cases, words, plumbing and the read side of the store; never a store
-  // writer; only the git transport (git-http.ts) imports repos/
-  'server': ['domain', 'lib', 'service', 'store', ...SERVER_NEVER],
-  'server/git-http.ts': ['domain', 'lib', 'service', 'store', ...SERVER_NEVER, 'server', 'repos'],
+  // HTTP adapters only: use cases, words, plumbing and the read side of the store (the config's
+  // types, for the options it is handed); never a store writer; only the git transport (git-http.ts)
+  // imports repos/
+  'server': ['domain', 'lib', 'config:types', 'service', 'store', ...SERVER_NEVER],
+  'server/git-http.ts': ['domain', 'lib', 'config:types', 'service', 'store', ...SERVER_NEVER, 'server', 'repos'],
   // the hook client git runs
   'hooks': ['domain'],
   // the composition root: anything but cli and mpm

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { startServer } from '../src/server/start-server.js';
-import { openContext } from '../src/service/app-context.js';
+import { openContext } from '../src/main/open-instance.js';
 import { generateStore, pkgName } from './support/generated-store.js';
 
 const N = Number(process.argv[2] ?? 10_000);

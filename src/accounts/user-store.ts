@@ -12,6 +12,7 @@ import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
 import { checkTokenName, checkUserName } from '../domain/names.js';
 import { hashToken, newToken, sameHash } from './tokens.js';
+import type { Principal } from '../domain/principal.js';
 
 export interface TokenRecord {
   id: string;
@@ -32,15 +33,6 @@ export interface User {
 }
 
 const MAX_TOKENS = 100;
-
-export interface Principal {
-  name: string;
-  admin: boolean;
-  /** a build worker (never an admin): service/authorize.ts lets it through the worker's rows only */
-  worker?: boolean;
-  /** the token this principal presented (absent for a principal not made from a token) */
-  token?: { id: string; name: string; sha256: string; expires_at?: string };
-}
 
 interface Cached {
   user: User;

@@ -8,12 +8,9 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 import { isMorphuxError } from '../domain/errors.js';
-import type { Store } from '../store/tree/store.js';
-import { LocalBuildHost, type BuildHost, type Retry } from './build-host.js';
+import type { BuildHost, Retry } from './build-host.js';
 import { buildProgress, LogProgress } from './build-progress.js';
 import type { BuildJobRef, BuildQueue } from './build-queue.js';
-import type { LiveLogs } from './live-logs.js';
-import type { CandidateLookup } from './resolve-dependencies.js';
 import type { BuildOutcome, VmRunner } from './vm/vm-types.js';
 
 export interface BuildWorkerOptions {
@@ -21,14 +18,11 @@ export interface BuildWorkerOptions {
   runner: VmRunner;
   config: LoadedConfig;
   log: Logger;
-  /** where the store is; default a LocalBuildHost over store, liveLogs and candidates */
-  host?: BuildHost;
-  /** where work dirs are made (default the store's tmp dir) */
-  tmpDir?: string;
-  store?: Store;
-  liveLogs?: LiveLogs;
-  candidates?: CandidateLookup;
-  /** first retry delay after an infrastructure failure, doubled each time (default 2000 ms) */
+  /** where the store is: the server's own (service/builds/local-build-host.ts) or a remote one */
+  host: BuildHost;
+  /** where work dirs are made */
+  tmpDir: string;
+  /** delay before a job the worker could not record is tried again (default 2000 ms) */
   retryDelayMs?: number;
 }
 
@@ -39,17 +33,8 @@ export class BuildWorker {
   private readonly tmpDir: string;
 
   constructor(private readonly o: BuildWorkerOptions) {
-    if (o.host) this.host = o.host;
-    else {
-      if (!o.store || !o.liveLogs || !o.candidates) throw new Error('BuildWorker needs a host, or store, liveLogs and candidates');
-      this.host = new LocalBuildHost({
-        store: o.store, liveLogs: o.liveLogs, candidates: o.candidates, arches: o.config.builder.arches,
-        maxAttempts: o.config.builder.max_attempts, log: o.log, retryDelayMs: o.retryDelayMs,
-      });
-    }
-    const tmp = o.tmpDir ?? o.store?.tmpDir;
-    if (!tmp) throw new Error('BuildWorker needs a tmpDir');
-    this.tmpDir = tmp;
+    this.host = o.host;
+    this.tmpDir = o.tmpDir;
   }
 
   start(): void {

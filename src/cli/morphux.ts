@@ -11,12 +11,12 @@
 // caller's own comes last and wins. `npm start` runs this file too (docs/BENCHMARKS.md, item 7).
 import { Command } from 'commander';
 import { action } from '../lib/command-errors.js';
-import { repoCreate, repoMaintainer, userAdd, userTokenAdd, userTokenList, userTokenRevoke } from './commands/account-commands.js';
-import { imageBuild, serve, storeFsck, storeReindex } from './commands/morphux-commands.js';
-import { keysExportContent, keysInit, keysRotate, keysShowPublic } from './commands/keys-commands.js';
-import { mirrorPush, mirrorStatus } from './commands/mirror-commands.js';
-import { replicaCommand } from './commands/replica-command.js';
-import { workerCommand } from './commands/worker-command.js';
+import { repoCreate, repoMaintainer, userAdd, userTokenAdd, userTokenList, userTokenRevoke } from '../main/account-commands.js';
+import { imageBuild, serve, storeFsck, storeReindex } from '../main/morphux-commands.js';
+import { keysExportContent, keysInit, keysRotate, keysShowPublic } from '../main/keys-commands.js';
+import { mirrorPush, mirrorStatus } from '../main/mirror-commands.js';
+import { replicaCommand } from '../main/replica-command.js';
+import { workerCommand } from '../main/worker-command.js';
 
 const program = new Command('morphux')
   .description('Morphux package infrastructure: git hosting, VM builds, the package store and its HTTP API')

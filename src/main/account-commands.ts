@@ -2,20 +2,20 @@
 // add|revoke|list`), `morphux repo create` and maintainers (`morphux repo maintainer add|remove`).
 // Each runs the same use case as the API, as the operator (service/actor.ts), over the same files
 // the server reads on every request, so a running server sees the change at once.
-import { PackageOwnersStore } from '../../accounts/package-owners.js';
-import { UserStore } from '../../accounts/user-store.js';
-import type { LoadedConfig } from '../../config/load-config.js';
-import { createLogger } from '../../lib/logger.js';
-import { MorphuxError } from '../../domain/errors.js';
-import type { AccountsContext } from '../../service/accounts/accounts-context.js';
-import { createUser } from '../../service/accounts/create-user.js';
-import { setMaintainer } from '../../service/accounts/set-maintainer.js';
-import { addToken, listTokens, revokeToken } from '../../service/accounts/tokens.js';
-import { OPERATOR } from '../../service/actor.js';
-import { createPackage } from '../../service/create-package.js';
-import { dataLayout } from '../../config/data-layout.js';
-import { perform, type Action } from '../../service/perform.js';
-import { configFrom } from '../cli-support.js';
+import { PackageOwnersStore } from '../accounts/package-owners.js';
+import { UserStore } from '../accounts/user-store.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { createLogger } from '../lib/logger.js';
+import { MorphuxError } from '../domain/errors.js';
+import type { AccountsContext } from '../service/accounts/accounts-context.js';
+import { createUser } from '../service/accounts/create-user.js';
+import { setMaintainer } from '../service/accounts/set-maintainer.js';
+import { addToken, listTokens, revokeToken } from '../service/accounts/tokens.js';
+import { OPERATOR } from '../service/actor.js';
+import { createPackage } from '../service/create-package.js';
+import { dataLayout } from '../config/data-layout.js';
+import { perform, type Action } from '../service/perform.js';
+import { configFrom } from './cli-support.js';
 
 interface DataOpts {
   data?: string;

@@ -2,10 +2,10 @@
 // keys (src/publish/publish-keys.ts). Private keys are never printed; show-public prints what
 // users pin (mpm --public-key), export-content-keys writes the file subscribers decrypt with.
 import { writeFile } from 'node:fs/promises';
-import { PublishKeys } from '../../publish/publish-keys.js';
-import { publishPaths } from '../../publish/publish-paths.js';
-import { dataLayout } from '../../config/data-layout.js';
-import { configFrom } from '../cli-support.js';
+import { PublishKeys } from '../publish/publish-keys.js';
+import { publishPaths } from '../publish/publish-paths.js';
+import { dataLayout } from '../config/data-layout.js';
+import { configFrom } from './cli-support.js';
 
 interface DataOpts {
   data?: string;

@@ -1,8 +1,8 @@
 // `morphux mirror status | push`: what each configured FTP mirror holds, what is pending and what
 // failed (with its back-off); and one publishing round run now, back-off ignored.
-import { createLogger } from '../../lib/logger.js';
-import { openContext } from '../../service/app-context.js';
-import { configFrom } from '../cli-support.js';
+import { createLogger } from '../lib/logger.js';
+import { openContext } from './open-instance.js';
+import { configFrom } from './cli-support.js';
 
 interface DataOpts {
   data?: string;

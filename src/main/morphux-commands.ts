@@ -1,15 +1,15 @@
 // The bodies of the `morphux` commands: each reads the config once and wires only what it needs.
-import { ensureImage } from '../../builder/vm/base-image.js';
-import { QemuRunner } from '../../builder/vm/qemu-runner.js';
-import { ARCHES, type Arch } from '../../domain/arch.js';
-import type { LoadedConfig } from '../../config/load-config.js';
-import { createLogger } from '../../lib/logger.js';
-import { MorphuxError } from '../../domain/errors.js';
-import { startServer } from '../../server/start-server.js';
-import { openContext } from '../../service/app-context.js';
-import { fsckStore } from '../../store/layout/fsck-store.js';
-import { reindexStore } from '../../store/layout/reindex-store.js';
-import { configFrom, stopOnSignals } from '../cli-support.js';
+import { ensureImage } from '../builder/vm/base-image.js';
+import { QemuRunner } from '../builder/vm/qemu-runner.js';
+import { ARCHES, type Arch } from '../domain/arch.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { createLogger } from '../lib/logger.js';
+import { MorphuxError } from '../domain/errors.js';
+import { startServer } from '../server/start-server.js';
+import { openContext } from './open-instance.js';
+import { fsckStore } from '../store/layout/fsck-store.js';
+import { reindexStore } from '../store/layout/reindex-store.js';
+import { configFrom, stopOnSignals } from './cli-support.js';
 
 interface DataOpts {
   data?: string;

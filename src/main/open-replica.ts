@@ -1,12 +1,13 @@
 // Opens a read replica: its store cloned from the primary (first start) and a read-only context
 // over that clone, with the ReplicaSync that keeps it up to date.
 import { dataLayout } from '../config/data-layout.js';
-import { openContext, type AppContext } from './app-context.js';
+import { type AppContext } from '../service/app-context.js';
+import { openContext } from './open-instance.js';
 import { PackageOwnersStore } from '../accounts/package-owners.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 import { MorphuxError } from '../domain/errors.js';
-import { ReplicaSync } from './replica-sync.js';
+import { ReplicaSync } from '../service/replica-sync.js';
 
 export async function openReplica(base: LoadedConfig, log: Logger): Promise<{ ctx: AppContext; sync: ReplicaSync }> {
   const upstream = base.replica.upstream;

@@ -1,10 +1,10 @@
 // `morphux replica`: a read replica of a primary: clones BASE/store.git into DATA/store, keeps it
 // fetched (replica.interval_seconds, and on POST /internal/replica/notify) and serves reads.
-import { createLogger } from '../../lib/logger.js';
-import { startReplica } from '../../server/start-replica.js';
-import { openReplica } from '../../service/open-replica.js';
-import { configFrom, stopOnSignals } from '../cli-support.js';
-import { fail } from '../../lib/command-errors.js';
+import { createLogger } from '../lib/logger.js';
+import { startReplica } from '../server/start-replica.js';
+import { openReplica } from './open-replica.js';
+import { configFrom, stopOnSignals } from './cli-support.js';
+import { fail } from '../lib/command-errors.js';
 
 export interface ReplicaOpts {
   data?: string;

@@ -3,14 +3,14 @@
 // worker API (RemoteBuildHost), so the server stays the single writer of the store.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BuildWorker } from '../../builder/build-worker.js';
-import { RedisQueue } from '../../builder/redis-queue.js';
-import { RemoteBuildHost } from '../../builder/remote-build-host.js';
-import { ARCHES, type Arch } from '../../domain/arch.js';
-import type { LoadedConfig } from '../../config/load-config.js';
-import { createLogger } from '../../lib/logger.js';
-import { MorphuxError } from '../../domain/errors.js';
-import { configFrom, stopOnSignals } from '../cli-support.js';
+import { BuildWorker } from '../builder/build-worker.js';
+import { RedisQueue } from '../builder/redis-queue.js';
+import { RemoteBuildHost } from '../builder/remote-build-host.js';
+import { ARCHES, type Arch } from '../domain/arch.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { createLogger } from '../lib/logger.js';
+import { MorphuxError } from '../domain/errors.js';
+import { configFrom, stopOnSignals } from './cli-support.js';
 import { runnerFor } from './morphux-commands.js';
 
 export interface WorkerOpts {

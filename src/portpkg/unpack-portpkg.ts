@@ -8,7 +8,6 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { configSchema, type Config } from '../config/config-schema.js';
 import { MorphuxError } from '../domain/errors.js';
 import { hasControlChars } from '../domain/untrusted-text.js';
 
@@ -17,10 +16,11 @@ export interface PortpkgLimits {
   maxUnpackedBytes: number;
 }
 
-/** The limits configured under `portpkg:` (morphux.example.yaml). */
-export const portpkgLimits = (c: Config['portpkg']): PortpkgLimits => ({ maxEntries: c.max_entries, maxUnpackedBytes: c.max_unpacked_bytes });
+/** The limits as configured under `portpkg:` (morphux.example.yaml). */
+export const portpkgLimits = (c: { max_entries: number; max_unpacked_bytes: number }): PortpkgLimits => ({ maxEntries: c.max_entries, maxUnpackedBytes: c.max_unpacked_bytes });
 
-export const DEFAULT_PORTPKG_LIMITS: PortpkgLimits = portpkgLimits(configSchema.parse({}).portpkg);
+/** The defaults of `portpkg:` in config-schema.ts (test/unit/inspect-portpkg.test.ts holds them equal). */
+export const DEFAULT_PORTPKG_LIMITS: PortpkgLimits = { maxEntries: 8192, maxUnpackedBytes: 512 * 1024 * 1024 };
 
 /** Linux's limits on a path and on one of its names (bytes) */
 const MAX_PATH_BYTES = 4096;

@@ -7,16 +7,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../lib/logger.js';
-import type { IndexEntry } from '../domain/signed-index.js';
 import { atomicWrite, atomicWriteJson } from '../lib/atomic-write.js';
-import { buildArtifact } from './build-artifact.js';
+import { buildArtifact, type CatalogEntry } from './build-artifact.js';
 import { listCommittedBinaries, readCommitted, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
 import type { Compression } from './compress-binaries.js';
 import type { PublishKeys } from './publish-keys.js';
 import type { PublishPaths } from './publish-paths.js';
-
-/** An index entry but for `eligible`, which is decided when an index is made. */
-export type CatalogEntry = Omit<IndexEntry, 'eligible'>;
 
 interface CatalogDoc {
   artifacts: CatalogEntry[];

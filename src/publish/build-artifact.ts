@@ -3,11 +3,14 @@
 // catalog entry carries what a client resolves with offline (ResolutionFacts) when given.
 import { createHash } from 'node:crypto';
 import { sealArtifact, signArtifact, type ArtifactIdentity, type ContentKey } from '../domain/sealed-artifact.js';
-import type { CatalogEntry } from './artifact-catalog.js';
+import type { IndexEntry } from '../domain/signed-index.js';
 import type { ResolutionFacts } from './committed-binaries.js';
 import { compressBinaries, type Compression } from './compress-binaries.js';
 import type { SigningKey } from './publish-keys.js';
 import { remoteArtifactPath } from './publish-paths.js';
+
+/** An index entry but for `eligible`, which is decided when an index is made. */
+export type CatalogEntry = Omit<IndexEntry, 'eligible'>;
 
 export interface BuiltArtifact {
   entry: CatalogEntry;

@@ -10,7 +10,7 @@ import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../lib/logger.js';
 import { signIndex, INDEX_FORMAT, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
 import { atomicWrite } from '../lib/atomic-write.js';
-import type { CatalogEntry } from './artifact-catalog.js';
+import type { CatalogEntry } from './build-artifact.js';
 import { FtpMirror, type MirrorConfig } from './ftp-mirror.js';
 import { isBackingOff, readMirrorState, recordFailure, writeMirrorState, type MirrorState } from './mirror-state.js';
 import type { PublishKeys } from './publish-keys.js';

@@ -2,6 +2,8 @@
 // the web pages, with one error handler. Git's smart HTTP is not here: start-server.ts hands
 // *.git requests to the git transport before Hono sees them.
 import { Hono } from 'hono';
+import { HOOK_API_PATH } from '../domain/hook-protocol.js';
+import { WORKER_API_PATH } from '../domain/worker-protocol.js';
 import type { AppContext } from '../service/app-context.js';
 import type { GitObjectReader } from '../store/tree/git-object-reader.js';
 import { errorBody, errorResponse } from './error-status.js';
@@ -38,8 +40,8 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/api/v1', apiMeta(ctx));
   app.route('/api/v1', apiSubmit(ctx));
   app.route('/', apiInstall(ctx)); // GET /api/v1/install and /pkg/<pkgid>/binaries/<arch>[/manifest]
-  app.route('/internal/hooks', hookApi(ctx, opts.hookSecret));
-  app.route('/internal/worker', workerApi(ctx));
+  app.route(HOOK_API_PATH, hookApi(ctx, opts.hookSecret));
+  app.route(WORKER_API_PATH, workerApi(ctx));
   app.route('/store', storeFiles(ctx, opts.storeReader));
   app.route('/', downloads(ctx, opts.pkgFiles));
   app.route('/', webSession(ctx));

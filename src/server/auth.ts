@@ -3,7 +3,7 @@
 // request; a presented token that is not valid counts against the address's auth_failure bucket.
 // What the principal may do is not decided here: service/authorize.ts.
 import type { Context } from 'hono';
-import type { Principal } from '../accounts/user-store.js';
+import type { Principal } from '../domain/principal.js';
 import { MorphuxError } from '../domain/errors.js';
 import type { Caller } from '../service/actor.js';
 import type { AppContext } from '../service/app-context.js';

@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
-import type { Principal } from '../accounts/user-store.js';
+import type { Principal } from '../domain/principal.js';
+import { HOOK_API_PATH } from '../domain/hook-protocol.js';
 import { mayPush } from '../service/may-push.js';
 import type { AppContext } from '../service/app-context.js';
 import { reconcile } from '../service/reconcile.js';
@@ -85,7 +86,7 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   });
   const { port, url } = await listenHttp(server, listen);
   const stopGc = collectWhenQuiet(server, ctx.log.child({ part: 'gc' }));
-  hookEnv.MORPHUX_HOOK_URL = `${url}/internal/hooks`;
+  hookEnv.MORPHUX_HOOK_URL = `${url}${HOOK_API_PATH}`;
   if (ctx.config.server.public_url === null) ctx.publicUrl = hostUrl(listen.host, port);
   ctx.log.info({ url, data: ctx.layout.data }, 'morphux serving');
 

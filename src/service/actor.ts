@@ -1,7 +1,7 @@
 // Who is acting, as every door hands it to a use case: nobody (anonymous), a signed-in user or
 // admin, a build worker, or the operator (the `morphux` commands on the machine itself, who own
 // the data dir). The door says who; only service/authorize.ts says what they may do.
-import type { Principal } from '../accounts/user-store.js';
+import type { Principal } from '../domain/principal.js';
 
 export const OPERATOR = Object.freeze({ operator: true as const });
 export type Operator = typeof OPERATOR;

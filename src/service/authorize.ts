@@ -2,7 +2,7 @@
 // A row says which kind of caller may try at all (`who`) and, where the answer depends on the
 // thing acted on, a decision over the facts the action loaded (`may`). The operator (the machine's
 // own `morphux` commands) passes every row; a worker token passes only the worker's rows.
-import type { Principal } from '../accounts/user-store.js';
+import type { Principal } from '../domain/principal.js';
 import { MorphuxError } from '../domain/errors.js';
 import { isOperator, type Actor } from './actor.js';
 

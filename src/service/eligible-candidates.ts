@@ -9,16 +9,17 @@ import { compareVersions } from '../domain/version.js';
 import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/layout/port-index.js';
 import { storePaths } from '../store/layout/store-paths.js';
 import type { SubmissionInfo } from '../domain/submission.js';
-import type { AppContext } from './app-context.js';
+import type { Store } from '../store/tree/store.js';
 
 /** Where package indexes come from: the catalog (or a stand-in with its `get`, in tests). */
 export interface IndexSource {
   get(name: string): Promise<PortIndex | null>;
 }
 
-/** What the resolution reads: the catalog alone. Callers may hand over more of the context
- *  (the owners and users these functions once looked up); it is not read. */
-export type EligibleContext = { catalog: IndexSource } & Omit<Partial<AppContext>, 'catalog'>;
+/** What the resolution reads: the catalog alone. */
+export interface EligibleContext {
+  catalog: IndexSource;
+}
 
 /** Good entries of a package's index that query URLs may resolve to, best first (version, then pkgid). */
 export function eligibleOf(ix: PortIndex | null): PortIndexEntry[] {
@@ -53,7 +54,7 @@ export function pickEntry(ix: PortIndex | null, name: string, which: string | nu
   return match ? { entry: match } : { none: `${name} has no good submission of version ${which.slice(0, 64)}` };
 }
 
-export async function eligibleCandidates(ctx: EligibleContext & Pick<AppContext, 'store'>, name: string): Promise<Candidate[]> {
+export async function eligibleCandidates(ctx: EligibleContext & { store: Pick<Store, 'readJson'> }, name: string): Promise<Candidate[]> {
   const entries = await eligibleEntries(ctx, name);
   const out: Candidate[] = [];
   for (const e of entries) {

@@ -6,26 +6,15 @@
 // an accepted push never leaves a branch whose submission cannot be made.
 import { readPortIndex } from '../store/layout/port-index.js';
 import { archiveCommit } from '../repos/archive-commit.js';
-import { checkPush, type RefUpdate, type Refusal } from '../repos/check-push.js';
-import { isMorphuxError, type ErrorCode } from '../domain/errors.js';
-import { ZERO_ID, type QuarantineEnv } from '../repos/read-at-commit.js';
+import { checkPush, type Refusal } from '../repos/check-push.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { isMorphuxError, MorphuxError, type ErrorCode } from '../domain/errors.js';
+import { isZeroId, refusalLine, type HookReply, type HookRequest, type RefUpdate } from '../domain/hook-protocol.js';
 import { repoDir } from '../repos/repo-paths.js';
 import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
 import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
 import { AsyncMutex } from '../lib/async-mutex.js';
-
-export interface HookRequest {
-  repo: string;
-  pusher: string;
-  updates: RefUpdate[];
-  quarantine?: QuarantineEnv | null;
-}
-
-export interface HookReply {
-  ok: boolean;
-  messages: string[];
-}
 
 /** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
 const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_manifest', 'bad_request', 'name_mismatch', 'version_mismatch'];
@@ -42,17 +31,30 @@ async function checkTree(ctx: AppContext, req: HookRequest, update: RefUpdate): 
   }
 }
 
+/** A hook's request is about a repo of this server, its quarantine inside that repo (not_found,
+ *  forbidden otherwise): checked before either hook is answered. */
+export function checkHookRequest(ctx: AppContext, req: HookRequest): void {
+  const dir = repoDir(ctx.layout.repos, req.repo);
+  if (!existsSync(dir)) throw new MorphuxError('not_found', `no repo ${req.repo}`);
+  const roots = [dir + '/', realpathSync(dir) + '/'];
+  for (const v of Object.values(req.quarantine ?? {})) {
+    for (const p of String(v).split(':')) {
+      if (p && !roots.some((r) => p.startsWith(r))) throw new MorphuxError('forbidden', 'quarantine outside the repo');
+    }
+  }
+}
+
 export async function preReceive(ctx: AppContext, req: HookRequest): Promise<HookReply> {
   const verdict = await checkPush({ gitdir: repoDir(ctx.layout.repos, req.repo), repoName: req.repo, updates: req.updates, quarantine: req.quarantine ?? undefined });
   const refused = new Set(verdict.refusals.map((r) => r.ref));
   for (const u of req.updates) {
-    if (u.new === ZERO_ID || versionOfRef(u.ref) === null || refused.has(u.ref)) continue;
+    if (isZeroId(u.new) || versionOfRef(u.ref) === null || refused.has(u.ref)) continue;
     const refusal = await checkTree(ctx, req, u);
     if (refusal) verdict.refusals.push(refusal);
   }
   const ok = verdict.refusals.length === 0;
   if (!ok) ctx.log.info({ repo: req.repo, pusher: req.pusher, refusals: verdict.refusals }, 'push refused');
-  return { ok, messages: verdict.refusals.map((r) => `refused: ${r.message} [${r.code}]`) };
+  return { ok, messages: verdict.refusals.map(refusalLine) };
 }
 
 const submitting = new AsyncMutex(); // one commit at a time: the idempotency check and the submit agree
@@ -73,7 +75,7 @@ export async function submitCommit(ctx: AppContext, repo: string, ref: string, c
 export async function postReceive(ctx: AppContext, req: HookRequest): Promise<HookReply> {
   const messages: string[] = [];
   for (const u of req.updates) {
-    if (u.new === ZERO_ID || versionOfRef(u.ref) === null) continue;
+    if (isZeroId(u.new) || versionOfRef(u.ref) === null) continue;
     try {
       const { pkgid } = await submitCommit(ctx, req.repo, u.ref, u.new, req.pusher);
       messages.push(`submission ${pkgid} queued: ${pkgurl(ctx, pkgid)}`);

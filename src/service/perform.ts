@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Config } from '../config/config-schema.js';
 import { MorphuxError } from '../domain/errors.js';
 import { isOperator, type Caller, type Operator } from './actor.js';
-import type { Principal } from '../accounts/user-store.js';
+import type { Principal } from '../domain/principal.js';
 import { admit, decide, type ActionName, type Facts } from './authorize.js';
 import type { Throttle, ThrottleKind } from './throttle.js';
 

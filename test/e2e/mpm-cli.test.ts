@@ -2,6 +2,7 @@
 // a real server, no VM): --help everywhere, submit, query, info, get (follows the 301, records the
 // final pkgurl, checks sha256, writes or extracts), the meta actions, one-line errors.
 import { expect } from 'chai';
+import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -13,9 +14,6 @@ import { storePaths } from '../../src/store/layout/store-paths.js';
 import { markBuilt } from '../support/portpkgs.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** mpm and morphux bundled once with esbuild (tsx's own compiler): a process starts in a blink */
-const BIN = path.join(ROOT, 'node_modules', '.cache', 'morphux-test-bin');
 
 describe('mpm and morphux account commands', function () {
   this.timeout(180_000);
@@ -24,7 +22,7 @@ describe('mpm and morphux account commands', function () {
   let tmp: string;
   const record = () => path.join(tmp, 'record', 'fetched.json');
   const run = async (cli: 'mpm' | 'morphux', args: string[], token?: string) => {
-    const r = await execa(process.execPath, [path.join(BIN, `${cli}.js`), ...args], {
+    const r = await execa(process.execPath, [path.join(CLI_BIN, `${cli}.js`), ...args], {
       reject: false, cwd: tmp,
       env: { MPM_SERVER: s.url, MPM_TOKEN: token ?? '', MPM_RECORD: record(), MORPHUX_DATA: s.data, MORPHUX_LOG_LEVEL: 'silent' },
     });
@@ -36,11 +34,7 @@ describe('mpm and morphux account commands', function () {
     s = await startTestServer({ worker: false });
     alice = await newUser(s, 'alice');
     tmp = await mkdtemp(path.join(os.tmpdir(), 'mpm-'));
-    const esbuild = await import('esbuild');
-    await esbuild.build({
-      entryPoints: ['mpm', 'morphux'].map((c) => path.join(ROOT, 'src', 'cli', `${c}.ts`)), outdir: BIN,
-      bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error',
-    });
+    await bundleClis();
   });
   after(async () => s && (await s.close()));
 

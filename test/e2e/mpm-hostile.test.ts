@@ -3,6 +3,7 @@
 // token), server-given names and versions never make a path, pkgurls of another origin are refused
 // before any request; and against a real server, a pkgurl works wherever a pkgid does.
 import { expect } from 'chai';
+import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,9 +16,6 @@ import { fileURLToPath } from 'node:url';
 import { goodSubmission } from '../support/portpkgs.js';
 import { newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** mpm bundled once with esbuild, in a folder of this test's own */
-const BIN = path.join(ROOT, 'node_modules', '.cache', 'morphux-test-bin-mpm-hostile');
 const TOKEN = 'mpx_hostiletesttoken';
 
 interface Seen { method: string; url: string; authorization: string | undefined }
@@ -50,7 +48,7 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
   let tmp: string;
 
   const mpm = async (args: string[], o: { server?: string; token?: string; cwd?: string; record?: string } = {}) => {
-    const r = await execa(process.execPath, [path.join(BIN, 'mpm.js'), ...args], {
+    const r = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args], {
       reject: false, cwd: o.cwd ?? tmp,
       env: { MPM_SERVER: o.server ?? host.url, MPM_TOKEN: o.token ?? TOKEN, MPM_RECORD: o.record ?? path.join(tmp, 'record', 'fetched.json') },
     });
@@ -61,11 +59,7 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
   before(async () => {
     [host, evil] = await Promise.all([recordingServer(), recordingServer()]);
     tmp = await mkdtemp(path.join(os.tmpdir(), 'mpm-hostile-'));
-    const esbuild = await import('esbuild');
-    await esbuild.build({
-      entryPoints: [path.join(ROOT, 'src', 'cli', 'mpm.ts')], outdir: BIN,
-      bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error',
-    });
+    await bundleClis();
   });
   after(async () => {
     await Promise.all([host?.close(), evil?.close()]);

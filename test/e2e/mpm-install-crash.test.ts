@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { seededRandom } from '../../reliability/seeded-random.js';
 import { listing, startPlanServer, type PlanServer } from '../support/install-plan-server.js';
-import { baseRoot, bundleMpm, greet, IGNORED, INSTALL_BIN, libgreet } from '../support/mpm-install-fixtures.js';
+import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
+import { baseRoot, greet, IGNORED, libgreet } from '../support/mpm-install-fixtures.js';
 
 const KILLS = Number(process.env.MPM_CRASH_KILLS ?? 30);
 const SEED = Number(process.env.MPM_CRASH_SEED ?? 20240601);
@@ -34,7 +35,7 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
     srv.add(await greet(3, '1.1'), false);
     R = await baseRoot(tmp, 'root');
     base = await listing(R);
-    await bundleMpm();
+    await bundleClis();
   });
   after(async () => {
     await srv?.close();
@@ -71,7 +72,7 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
   };
 
   const runToEnd = async (args: string[]) => {
-    const r = await execa(process.execPath, [path.join(INSTALL_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { reject: false, env: env() });
+    const r = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { reject: false, env: env() });
     expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
   };
 
@@ -94,7 +95,7 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
         args = ['upgrade'];
       } else args = ['remove', 'greet', '--orphans'];
       const delay = rnd.int(0, 300);
-      const child = spawn(process.execPath, [path.join(INSTALL_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stderr.on('data', (c) => (err += c));
       let timer: NodeJS.Timeout | undefined;
@@ -114,7 +115,7 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
         expect(code, `${args.join(' ')}: ${err}`).to.equal(0);
         seen.completed++;
       }
-      const v = await execa(process.execPath, [path.join(INSTALL_BIN, 'mpm.js'), 'verify', '--root', R, '--json'], { reject: false, env: env() });
+      const v = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), 'verify', '--root', R, '--json'], { reject: false, env: env() });
       expect(v.exitCode, `verify after ${args.join(' ')} (${signal ?? 'exit'} after ${delay} ms): ${v.stdout}${v.stderr}`).to.equal(0);
       await checkOwnership();
     }

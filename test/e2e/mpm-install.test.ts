@@ -9,7 +9,8 @@ import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { buildPackage, listing, startPlanServer, type PlanServer } from '../support/install-plan-server.js';
-import { baseRoot, bundleMpm, CONF_11, greet, IGNORED, INSTALL_BIN, LIB_SO, libgreet } from '../support/mpm-install-fixtures.js';
+import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
+import { baseRoot, CONF_11, greet, IGNORED, LIB_SO, libgreet } from '../support/mpm-install-fixtures.js';
 
 describe('mpm install, remove, upgrade, list, files, owner, verify', function () {
   this.timeout(180_000);
@@ -19,7 +20,7 @@ describe('mpm install, remove, upgrade, list, files, owner, verify', function ()
   let pristine: Record<string, string>;
 
   const mpm = async (args: string[], env: Record<string, string> = {}) => {
-    const r = await execa(process.execPath, [path.join(INSTALL_BIN, 'mpm.js'), ...args], { reject: false, cwd: tmp, env: { MPM_SERVER: srv.url, MPM_TOKEN: '', ...env } });
+    const r = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args], { reject: false, cwd: tmp, env: { MPM_SERVER: srv.url, MPM_TOKEN: '', ...env } });
     return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
   };
   const oneLine = (err: string) => expect(err.trim().split('\n'), err).to.have.length(1);
@@ -34,7 +35,7 @@ describe('mpm install, remove, upgrade, list, files, owner, verify', function ()
     srv.add(await greet(3, '1.1'), false);
     R = await baseRoot(tmp, 'root');
     pristine = await listing(R);
-    await bundleMpm();
+    await bundleClis();
   });
   after(async () => {
     await srv?.close();

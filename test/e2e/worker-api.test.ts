@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { BuildWorker } from '../../src/builder/build-worker.js';
 import { RedisQueue } from '../../src/builder/redis-queue.js';
 import { RemoteBuildHost } from '../../src/builder/remote-build-host.js';
-import { runnerFor } from '../../src/cli/commands/morphux-commands.js';
+import { runnerFor } from '../../src/main/morphux-commands.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { fsckStore } from '../../src/store/layout/fsck-store.js';

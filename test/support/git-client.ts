@@ -5,6 +5,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseRefusalLine } from '../../src/domain/hook-protocol.js';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -56,6 +57,12 @@ export function pushUrl(base: string, name: string, user?: string, token?: strin
 export function queuedLine(out: string): { pkgid: number; pkgurl: string } | null {
   const m = /submission (\d+) queued: (\S+)/.exec(out);
   return m ? { pkgid: Number(m[1]), pkgurl: m[2] } : null;
+}
+
+/** The refusals in a push's output (its `remote: refused (<code>): <branch>: …` lines), in order:
+ *  tests check their codes, never their words. */
+export function refusalsIn(out: string): { code: string; message: string }[] {
+  return out.split(/\r\n|\r|\n/).map(parseRefusalLine).filter((r) => r !== null);
 }
 
 /** Pushes fixture `fixture` (its package.json's version set to `version`) to its package's

@@ -1,22 +1,9 @@
-// The packages, base root and bundled mpm the installer tests share (test/e2e/mpm-install*.test.ts):
+// The packages and base root the installer tests share (test/e2e/mpm-install*.test.ts):
 // libgreet (a shared library, a symlink to it, a header) and greet (a program needing it, a config
 // file under /etc), in versions 1.0 and 1.1.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildPackage } from './install-plan-server.js';
-
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** mpm bundled once with esbuild, in a folder of this test's own */
-export const INSTALL_BIN = path.join(ROOT, 'node_modules', '.cache', 'morphux-test-bin-mpm-install');
-
-export async function bundleMpm(): Promise<void> {
-  const esbuild = await import('esbuild');
-  await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src', 'cli', 'mpm.ts')], outdir: INSTALL_BIN,
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error',
-  });
-}
 
 /** What the packages below are made of. */
 export const LIB_SO = 'libgreet 1.0: not really an ELF file\n';

@@ -3,11 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runnerFor } from '../../src/cli/commands/morphux-commands.js';
+import { runnerFor } from '../../src/main/morphux-commands.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load-config.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
-import { openContext, type AppContext } from '../../src/service/app-context.js';
+import { type AppContext } from '../../src/service/app-context.js';
+import { openContext } from '../../src/main/open-instance.js';
 
 export interface TestServer {
   url: string;

@@ -7,12 +7,14 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { create } from 'tar';
+import { LocalBuildHost } from '../../src/service/builds/local-build-host.js';
 import { BuildWorker } from '../../src/builder/build-worker.js';
 import type { BuildJob, BuildOutcome, VmRunner } from '../../src/builder/vm/vm-types.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { parseManifest } from '../../src/domain/manifest.js';
-import { openContext, type AppContext } from '../../src/service/app-context.js';
+import { type AppContext } from '../../src/service/app-context.js';
+import { openContext } from '../../src/main/open-instance.js';
 import { eligibleCandidates } from '../../src/service/eligible-candidates.js';
 import { createSubmission } from '../../src/store/changes/create-submission.js';
 import { storePaths } from '../../src/store/layout/store-paths.js';
@@ -63,10 +65,11 @@ describe('BuildWorker (runner double)', () => {
     const config = loadConfig({ data });
     ctx = await openContext(config, silentLogger);
     await ctx.users.create('alice', true);
-    worker = new BuildWorker({
-      store: ctx.store, queue: ctx.queue, runner, liveLogs: ctx.liveLogs, config, log: silentLogger,
-      candidates: (name) => eligibleCandidates(ctx, name), retryDelayMs: 10,
+    const host = new LocalBuildHost({
+      store: ctx.store, liveLogs: ctx.liveLogs, candidates: (name) => eligibleCandidates(ctx, name),
+      arches: config.builder.arches, maxAttempts: config.builder.max_attempts, log: silentLogger, retryDelayMs: 10,
     });
+    worker = new BuildWorker({ queue: ctx.queue, runner, config, log: silentLogger, host, tmpDir: ctx.layout.tmp, retryDelayMs: 10 });
     worker.start();
   }
 

@@ -2,7 +2,8 @@
 // paths, links leading outside, devices and fifos, .git entries, too many entries, and
 // decompression bombs (claimed sizes, inflated bytes, zeros after the end); garbage is a bad_request.
 import { expect } from 'chai';
-import { inspectPortpkg } from '../../src/portpkg/unpack-portpkg.js';
+import { configSchema } from '../../src/config/config-schema.js';
+import { DEFAULT_PORTPKG_LIMITS, inspectPortpkg, portpkgLimits } from '../../src/portpkg/unpack-portpkg.js';
 import { isMorphuxError } from '../../src/domain/errors.js';
 import { HOSTILE } from '../support/hostile-archives.js';
 import { gzipBomb, MANIFEST, rawTar, rawTgz, type RawEntry } from '../support/raw-tar.js';
@@ -41,5 +42,11 @@ describe('inspectPortpkg: hostile archives', () => {
     const after = Buffer.concat([rawTgz([MANIFEST]), gzipBomb([], 1)]);
     expect(await codeOf(inspectPortpkg(after))).to.equal('too_large');
     expect(await codeOf(inspectPortpkg(rawTar([MANIFEST]), small))).to.equal('ok'); // an uncompressed tar is read too
+  });
+});
+
+describe('portpkg limits', () => {
+  it("the unpacker's defaults are the config's defaults", () => {
+    expect(DEFAULT_PORTPKG_LIMITS).to.deep.equal(portpkgLimits(configSchema.parse({}).portpkg));
   });
 });

@@ -3,7 +3,6 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { MorphuxError } from '../../domain/errors.js';
-import { checkPackageName } from '../../domain/names.js';
 import { readPortIndex } from '../../store/layout/port-index.js';
 import { roleOf } from '../../domain/submission.js';
 import { queryPorts } from '../../service/query-ports.js';
@@ -15,7 +14,7 @@ import { SubmissionViews } from '../../store/layout/submission-views.js';
 import { storePaths } from '../../store/layout/store-paths.js';
 import { checkPkgid } from '../../domain/names.js';
 import type { AppContext } from '../../service/app-context.js';
-import { repoExists } from '../../repos/create-repo.js';
+import { readPackage } from '../../service/read-package.js';
 
 export function parsePkgid(text: string): number {
   try {
@@ -57,13 +56,7 @@ export function apiPackages(ctx: AppContext): Hono {
 
   app.get('/ports/:name', async (c) => {
     const name = c.req.param('name');
-    try {
-      checkPackageName(name);
-    } catch {
-      throw new MorphuxError('not_found', `no package ${JSON.stringify(name.slice(0, 80))}`);
-    }
-    const [ix, owners] = await Promise.all([ctx.catalog.get(name), ctx.owners.get(name)]);
-    if (!ix && !owners && !(await repoExists(ctx.layout.repos, name))) throw new MorphuxError('not_found', `no package ${name}`);
+    const { index: ix, owners } = await readPackage(ctx, name);
     return c.json({
       name,
       description: ix?.description ?? '',

@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Principal } from '../../accounts/user-store.js';
+import type { Principal } from '../../domain/principal.js';
 import { MorphuxError } from '../../domain/errors.js';
 import type { AppContext } from '../../service/app-context.js';
 import { admit, allowed } from '../../service/authorize.js';

@@ -6,14 +6,12 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
-import { LocalBuildHost } from '../../builder/build-host.js';
-import { jobKey, type BuildJobRef } from '../../builder/build-queue.js';
-import type { BuildOutcome } from '../../builder/vm/vm-types.js';
-import { ARCHES } from '../../domain/arch.js';
 import { MorphuxError } from '../../domain/errors.js';
+import {
+  FINISH_FORM, jobKey, parseFinishResult, parseJobRef, parseLogChunkQuery, WORKER_ROUTES, workerPaths,
+  type BuildJobRef, type ClaimAnswer, type FinishAnswer,
+} from '../../domain/worker-protocol.js';
 import type { AppContext } from '../../service/app-context.js';
-import { eligibleCandidates } from '../../service/eligible-candidates.js';
 import { storePaths } from '../../store/layout/store-paths.js';
 import type { SubmissionInfo } from '../../domain/submission.js';
 import { admit } from '../../service/authorize.js';
@@ -22,34 +20,11 @@ import { principalOf } from '../auth.js';
 import { readJsonBody } from '../read-json-body.js';
 import { readBody } from '../read-body.js';
 
-const jobBody = z.object({ pkgid: z.number().int().positive(), arch: z.enum(ARCHES) });
-const finishBody = jobBody.extend({
-  attempt: z.number().int().positive(),
-  resolved: z.array(z.number().int().positive()),
-  outcome: z.object({
-    state: z.enum(['good', 'failed']),
-    reason: z.enum(['build', 'timeout', 'infrastructure', 'dependency']).nullable(),
-    message: z.string(),
-    measurements: z.any().nullable(),
-    installed: z.array(z.any()),
-    phases: z.record(z.string(), z.number()),
-  }),
-});
-
-function parsed<T>(schema: z.ZodType<T>, v: unknown): T {
-  const r = schema.safeParse(v);
-  if (!r.success) throw new MorphuxError('bad_request', `bad worker request: ${r.error.issues[0]?.message ?? 'invalid'}`);
-  return r.data;
-}
-
 export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string } }> {
   const app = new Hono<{ Variables: { worker: string } }>();
   const limits = requestLimits(ctx.config);
   const log = ctx.log.child({ part: 'worker-api' });
-  const host = new LocalBuildHost({
-    store: ctx.store, liveLogs: ctx.liveLogs, candidates: (name) => eligibleCandidates(ctx, name),
-    arches: ctx.config.builder.arches, maxAttempts: ctx.config.builder.max_attempts, log,
-  });
+  const host = ctx.builds;
   /** the current attempt of each build claimed by a remote worker (its live log is open) */
   const claimed = new Map<string, number>();
   app.use('*', async (c, next) => {
@@ -59,41 +34,40 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
     await next();
   });
 
-  app.post('/claim', async (c) => {
-    const job: BuildJobRef = parsed(jobBody, await readJsonBody(c, limits.workerJob));
+  app.post(WORKER_ROUTES.claim, async (c) => {
+    const job = parseJobRef(await readJsonBody(c, limits.workerJob));
     // taken again after a worker died: close the live log the dead one left open
     if (claimed.has(jobKey(job))) {
       claimed.delete(jobKey(job));
       host.release(job);
     }
     const claim = await host.claim(job);
-    if (!claim) return c.json({ claimed: false });
+    if (!claim) return c.json({ claimed: false } satisfies ClaimAnswer);
     claimed.set(jobKey(job), claim.attempt);
     log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt }, 'build claimed by a remote worker');
     return c.json({
       claimed: true, info: claim.info, manifest: claim.manifest, attempt: claim.attempt, resolved: claim.resolved,
       dependency_error: claim.dependencyError, portpkg_url: `/pkg/${job.pkgid}`,
-      dependencies: claim.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version, url: `/internal/worker/binaries/${d.pkgid}/${job.arch}` })),
-    });
+      dependencies: claim.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version, url: workerPaths.binaries({ pkgid: d.pkgid, arch: job.arch }) })),
+    } satisfies ClaimAnswer);
   });
 
-  app.get('/binaries/:pkgid/:arch', async (c) => {
-    const { pkgid, arch } = parsed(jobBody, { pkgid: Number(c.req.param('pkgid')), arch: c.req.param('arch') });
+  app.get(WORKER_ROUTES.binaries, async (c) => {
+    const { pkgid, arch } = parseJobRef({ pkgid: Number(c.req.param('pkgid')), arch: c.req.param('arch') });
     const file = ctx.store.abs(`${storePaths.binaries(pkgid, arch)}/files.tar.gz`);
     if (!existsSync(file)) throw new MorphuxError('not_found', `pkgid ${pkgid} has no binaries for ${arch}`);
     const st = await stat(file);
     return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream, 200, { 'Content-Type': 'application/gzip', 'Content-Length': String(st.size) });
   });
 
-  app.post('/log', async (c) => {
-    const job = parsed(jobBody, { pkgid: Number(c.req.query('pkgid')), arch: c.req.query('arch') });
-    const attempt = Number(c.req.query('attempt'));
+  app.post(WORKER_ROUTES.log, async (c) => {
+    const { attempt, ...job } = parseLogChunkQuery(c.req.query());
     const chunk = await readBody(c, limits.workerLogChunk);
     if (claimed.get(jobKey(job)) === attempt) host.log(job, chunk);
     return c.body(null, 204);
   });
 
-  app.post('/finish', async (c) => {
+  app.post(WORKER_ROUTES.finish, async (c) => {
     // the body is limited while it is read (declared or chunked), then the form parsed from memory
     const buf = await readBody(c, limits.workerFinish);
     let form: FormData;
@@ -107,11 +81,11 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
     }
     let result: unknown;
     try {
-      result = JSON.parse(String(form.get('result') ?? ''));
+      result = JSON.parse(String(form.get(FINISH_FORM.result) ?? ''));
     } catch {
       throw new MorphuxError('bad_request', 'result must be JSON');
     }
-    const r = parsed(finishBody, result);
+    const r = parseFinishResult(result);
     const job: BuildJobRef = { pkgid: r.pkgid, arch: r.arch };
     const info = await ctx.store.readJson<SubmissionInfo>(storePaths.submissionInfo(job.pkgid));
     if (!info) throw new MorphuxError('not_found', `no submission with pkgid ${job.pkgid}`);
@@ -124,17 +98,17 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
         await writeFile(p, Buffer.from(await f.arrayBuffer()));
         return p;
       };
-      const logFile = (await save('log', 'build.log')) ?? (await writeFile(path.join(dir, 'build.log'), ''), path.join(dir, 'build.log'));
-      const binariesArchive = r.outcome.state === 'good' ? await save('binaries', 'files.tar.gz') : null;
+      const logFile = (await save(FINISH_FORM.log, 'build.log')) ?? (await writeFile(path.join(dir, 'build.log'), ''), path.join(dir, 'build.log'));
+      const binariesArchive = r.outcome.state === 'good' ? await save(FINISH_FORM.binaries, 'files.tar.gz') : null;
       if (r.outcome.state === 'good' && !binariesArchive) throw new MorphuxError('bad_request', 'a good build needs its binaries');
-      const outcome: BuildOutcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
+      const outcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
       const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome);
       log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: r.attempt, state: outcome.state, reason: outcome.reason, retry: !!retry }, 'remote build recorded');
       if (claimed.get(jobKey(job)) === r.attempt) {
         claimed.delete(jobKey(job));
         host.release(job);
       }
-      return c.json({ recorded: true, retry_ms: retry ? retry.delayMs : null });
+      return c.json({ recorded: true, retry_ms: retry ? retry.delayMs : null } satisfies FinishAnswer);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

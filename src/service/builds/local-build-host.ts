@@ -1,0 +1,156 @@
+// The store-backed BuildHost: the server's own (the embedded worker and the remote workers' API
+// both go through the one the composition root makes). claim marks the arch building and resolves
+// dependencies; finish records the outcome in one store commit, refusing a result whose attempt is
+// no longer the current one.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../../lib/logger.js';
+import type { Arch } from '../../domain/arch.js';
+import { isMorphuxError, MorphuxError } from '../../domain/errors.js';
+import { parseManifest, type Manifest } from '../../domain/manifest.js';
+import { storePaths } from '../../store/layout/store-paths.js';
+import type { Store } from '../../store/tree/store.js';
+import { nowIso, type ArchBuildStatus, type SubmissionInfo, type SubmissionStatus } from '../../domain/submission.js';
+import { updateStatus } from '../../store/changes/update-status.js';
+import type { BuildJobRef } from '../../builder/build-queue.js';
+import type { LiveLogs } from '../../builder/live-logs.js';
+import { mergeArchStatus } from '../../builder/merge-arch-status.js';
+import { resolveDependencies, type CandidateLookup } from '../../builder/resolve-dependencies.js';
+import type { BuildOutcome, DependencyBinaries } from '../../builder/vm/vm-types.js';
+import type { BuildClaim, BuildHost, Retry } from '../../builder/build-host.js';
+
+export interface LocalBuildHostOptions {
+  store: Store;
+  liveLogs: LiveLogs;
+  candidates: CandidateLookup;
+  arches: readonly Arch[];
+  maxAttempts: number;
+  log: Logger;
+  /** first retry delay after an infrastructure failure, doubled each time (default 2000 ms) */
+  retryDelayMs?: number;
+}
+
+export class LocalBuildHost implements BuildHost {
+  constructor(private readonly o: LocalBuildHostOptions) {}
+
+  async claim(job: BuildJobRef): Promise<BuildClaim | null> {
+    const { store, arches } = this.o;
+    const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch });
+    const info = await store.readJson<SubmissionInfo>(storePaths.submissionInfo(job.pkgid));
+    const current = await store.readJson<SubmissionStatus>(storePaths.status(job.pkgid));
+    if (!info || !current) {
+      log.warn('job for a submission that does not exist; dropped');
+      return null;
+    }
+    const mine = current.builds?.[job.arch];
+    if (current.state === 'good' || current.state === 'failed' || mine?.state === 'good' || mine?.state === 'failed') {
+      log.info({ state: current.state, arch_state: mine?.state }, 'already built; skipped');
+      return null;
+    }
+    // the live log opens before the status says building, so a reader who sees building can follow it
+    this.o.liveLogs.start(job.pkgid);
+    try {
+      // a job already `building` is taken again: a worker that died, or a restart
+      const status = await updateStatus(store, job.pkgid, {
+        message: `build ${info.name} ${info.version} (pkgid ${job.pkgid}, ${job.arch}): building`,
+        actor: 'builder',
+        change: (s) => {
+          const prev = s.builds?.[job.arch];
+          s.builds = { ...s.builds, [job.arch]: archEntry({ state: 'building', attempts: (prev?.attempts ?? 0) + 1 }) };
+          s.attempts += 1;
+          mergeArchStatus(s, arches);
+        },
+      });
+      const attempt = status.builds![job.arch]!.attempts;
+      const sourceDir = store.abs(storePaths.unpacked(job.pkgid));
+      const claim: BuildClaim = { info, manifest: null, sourceDir, dependencies: [], resolved: [], attempt, dependencyError: null };
+      try {
+        claim.manifest = parseManifest(await readFile(`${sourceDir}/package.json`));
+        const m = claim.manifest;
+        const deps = await resolveDependencies(
+          { name: info.name, version: info.version, dependencies: m.dependencies ?? {}, build_dependencies: m.build_dependencies ?? {} },
+          this.o.candidates,
+        );
+        claim.dependencies = this.binariesOf(deps, job);
+        claim.resolved = deps.map((d) => d.pkgid);
+        if (deps.length) this.log(job, Buffer.from(`==> morphux: dependencies ${deps.map((d) => `${d.name} ${d.version} (pkgid ${d.pkgid})`).join(', ')}\n`));
+      } catch (err) {
+        if (!isMorphuxError(err, 'dependency') && !isMorphuxError(err, 'invalid_manifest')) throw err;
+        claim.dependencyError = err.message;
+        claim.resolved = [];
+      }
+      return claim;
+    } catch (err) {
+      this.release(job);
+      throw err;
+    }
+  }
+
+  log(job: BuildJobRef, chunk: Buffer): void {
+    this.o.liveLogs.append(job.pkgid, chunk);
+  }
+
+  release(job: BuildJobRef): void {
+    this.o.liveLogs.end(job.pkgid);
+  }
+
+  /** The binaries archive of each resolved dependency for this arch; missing ones fail as `dependency`. */
+  private binariesOf(deps: { pkgid: number; name: string; version: string }[], job: BuildJobRef): DependencyBinaries[] {
+    return deps.map((d) => {
+      const archive = this.o.store.abs(`${storePaths.binaries(d.pkgid, job.arch)}/files.tar.gz`);
+      if (!existsSync(archive)) {
+        throw new MorphuxError('dependency', `${d.name} ${d.version} (pkgid ${d.pkgid}) has no binaries for ${job.arch}`, { package: d.name, pkgid: d.pkgid, arch: job.arch });
+      }
+      return { pkgid: d.pkgid, name: d.name, version: d.version, archive };
+    });
+  }
+
+  async finish(job: BuildJobRef, claim: Pick<BuildClaim, 'info' | 'resolved' | 'attempt'>, o: BuildOutcome): Promise<Retry | void> {
+    const { store, arches } = this.o;
+    const { info, resolved, attempt } = claim;
+    const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch });
+    // a result from a worker that was given up for dead arrives too late: another attempt owns the build
+    const current = (s: SubmissionStatus) => {
+      const b = s.builds?.[job.arch];
+      if (!b || b.state !== 'building' || b.attempts !== attempt) {
+        throw new MorphuxError('conflict', `pkgid ${job.pkgid} ${job.arch}: attempt ${attempt} is not the current build (${b?.state ?? 'none'}, attempt ${b?.attempts ?? 0})`, { pkgid: job.pkgid, arch: job.arch, attempt });
+      }
+    };
+    if (o.reason === 'infrastructure' && attempt < this.o.maxAttempts) {
+      const delayMs = (this.o.retryDelayMs ?? 2000) * 2 ** (attempt - 1);
+      log.warn({ message: o.message, attempt, retry_in_ms: delayMs }, 'infrastructure failure; the build will be retried');
+      await updateStatus(store, job.pkgid, {
+        message: `build ${info.name} ${info.version} (pkgid ${job.pkgid}, ${job.arch}): infrastructure failure, queued again`,
+        actor: 'builder',
+        change: (s) => {
+          current(s);
+          s.builds = { ...s.builds, [job.arch]: archEntry({ state: 'queued', attempts: attempt, message: `retrying after an infrastructure failure: ${o.message}` }) };
+          mergeArchStatus(s, arches);
+        },
+      });
+      return { delayMs };
+    }
+    const m = o.measurements;
+    await updateStatus(store, job.pkgid, {
+      message: `build ${info.name} ${info.version} (pkgid ${job.pkgid}, ${job.arch}): ${o.state}${o.reason ? ` (${o.reason})` : ''}`,
+      actor: 'builder',
+      change: (s) => {
+        current(s);
+        s.builds = {
+          ...s.builds,
+          [job.arch]: archEntry({
+            state: o.state, reason: o.reason, message: o.message, attempts: attempt, resolved_dependencies: resolved,
+            build: m ? { ...m, resolved_dependencies: resolved, phases: { ...o.phases } } : null,
+          }),
+        };
+        mergeArchStatus(s, arches);
+      },
+      report: { reporter: 'builder', kind: 'builder', status: o.state === 'good' ? 'ok' : 'failed', arch: job.arch, reason: o.reason, message: o.message, logFile: o.logFile },
+      binaries: o.state === 'good' && o.binariesArchive ? { arch: job.arch, archive: o.binariesArchive, manifest: { pkgid: job.pkgid, arch: job.arch, files: o.installed } } : undefined,
+    });
+  }
+}
+
+function archEntry(e: Partial<ArchBuildStatus> & Pick<ArchBuildStatus, 'state' | 'attempts'>): ArchBuildStatus {
+  return { reason: null, message: null, resolved_dependencies: [], build: null, updated_at: nowIso(), ...e };
+}
