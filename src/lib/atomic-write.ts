@@ -26,7 +26,10 @@ const tempFor = (file: string) => path.join(path.dirname(file), `.${path.basenam
 
 /** Whether `name` is the temp file of an atomic write of `base` in the same folder (what a write
  *  killed before its rename leaves). */
-export const isTempOf = (name: string, base: string) => name.startsWith(`.${base}.`) && /^\.[^/]*\.[0-9a-f]{12}\.tmp$/.test(name) && name.length === base.length + 18;
+export const isTempOf = (name: string, base: string) => name.startsWith(`.${base}.`) && isAtomicTemp(name) && name.length === base.length + 18;
+
+/** Whether `name` is the temp file of some atomic write (".<base>.<12 hex>.tmp"). */
+export const isAtomicTemp = (name: string) => /^\.[^/]+\.[0-9a-f]{12}\.tmp$/.test(name);
 
 export interface WriteOptions {
   mode?: number;

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { MorphuxError } from '../domain/errors.js';
 import { hostPath } from './fs/root-path.js';
-import { writeDurable } from './fs/durable.js';
+import { atomicWrite } from '../lib/atomic-write.js';
 
 const op = z.discriminatedUnion('op', [
   /** move `path` away to `backup` (deleted at commit) */
@@ -93,4 +93,4 @@ export async function readJournal(root: string, file: string): Promise<Journal |
   return r.data;
 }
 
-export const writeJournal = (root: string, file: string, j: Journal) => writeDurable(hostPath(root, file), JSON.stringify(j) + '\n');
+export const writeJournal = (root: string, file: string, j: Journal) => atomicWrite(hostPath(root, file), JSON.stringify(j) + '\n');

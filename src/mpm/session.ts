@@ -4,7 +4,7 @@
 import { readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../domain/errors.js';
-import { isTempName } from './fs/durable.js';
+import { isAtomicTemp as isTempName } from '../lib/atomic-write.js';
 import { hostPath, lstatOrNull, resolveInRoot } from './fs/root-path.js';
 import { readJournal } from './journal.js';
 import { acquireLock, lockHolder, type Lock } from './lock.js';

@@ -6,7 +6,8 @@
 import { lstatSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, fsyncDirSync } from './fs/durable.js';
+import { fsyncDir } from '../lib/atomic-write.js';
+import { fsyncDirSync } from './fs/durable.js';
 import { hostPath } from './fs/root-path.js';
 import { doSteps, recoveryAction, undoSteps, writeJournal, type Journal, type Step } from './journal.js';
 import type { Layout } from './layout.js';
