@@ -52,6 +52,8 @@ export class PortCatalog {
   private intern = new Interner();
   /** whole indexes of recently read packages, least recently used first */
   private indexes = new Map<string, PortIndex>();
+  /** each package's index file blob id as of the catalog's commit */
+  private oids = new Map<string, string>();
   private refMtime = 0;
   private loaded = false;
   private loading: Promise<void> | null = null;
@@ -87,8 +89,12 @@ export class PortCatalog {
     if (this.indexes.size > CACHED_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
   }
 
-  private read(name: string): Promise<PortIndex | null> {
-    return this.tree.readJson<PortIndex>(storePaths.portIndex(name));
+  private async read(name: string): Promise<PortIndex | null> {
+    const oid = this.oids.get(name);
+    const o = await this.tree.objects.read(oid ?? `HEAD:${storePaths.portIndex(name)}`);
+    if (o?.type !== 'blob') return null;
+    this.oids.set(name, o.oid);
+    return JSON.parse(o.data.toString('utf8')) as PortIndex;
   }
 
   /** Every index file of the last commit, summarised in a worker thread (port-load-worker.ts). */
@@ -98,6 +104,7 @@ export class PortCatalog {
     const intern = new Interner();
     for (const s of loaded.summaries) reintern(s, intern);
     this.indexes.clear();
+    this.oids = new Map(loaded.summaries.map((s, i) => [s.name, loaded.oids[i]!]));
     this.intern = intern;
     this.table.load(loaded.summaries, loaded.texts);
     for (const name of before) this.dirty.delete(name);
@@ -118,6 +125,7 @@ export class PortCatalog {
       } else {
         for (const name of [...this.dirty]) {
           this.dirty.delete(name);
+          this.oids.delete(name);
           const ix = await this.read(name);
           this.indexes.delete(name);
           if (ix) {

@@ -17,6 +17,8 @@ export interface LoadResult {
   commit: string | null;
   summaries: PortSummary[];
   texts: string[];
+  /** each summary's index file blob id */
+  oids: string[];
 }
 
 async function load({ gitDir }: LoadRequest): Promise<LoadResult> {
@@ -24,13 +26,14 @@ async function load({ gitDir }: LoadRequest): Promise<LoadResult> {
   try {
     const head = await tree.objects.read('HEAD');
     const commit = head?.type === 'commit' ? head.oid : null;
-    const out: LoadResult = { commit, summaries: [], texts: [] };
+    const out: LoadResult = { commit, summaries: [], texts: [], oids: [] };
     if (!commit) return out;
     const intern = new Interner();
     // the commit's id, not HEAD: one commit's indexes, even if the branch moves meanwhile
     for (const letter of await tree.entries(storePaths.portIndexRoot, commit)) {
       if (letter.type !== 'tree') continue;
-      await tree.eachBlob(`${storePaths.portIndexRoot}/${letter.name}`, (f) => f.endsWith('.json'), (_e, data) => {
+      await tree.eachBlob(`${storePaths.portIndexRoot}/${letter.name}`, (f) => f.endsWith('.json'), (e, data) => {
+        out.oids.push(e.oid);
         const { summary, text } = summarise(JSON.parse(data.toString('utf8')) as PortIndex, intern);
         out.summaries.push(summary);
         out.texts.push(text);
