@@ -8,7 +8,6 @@ import { Command } from 'commander';
 import { action } from '../lib/command-errors.js';
 import { mpmComment, mpmFlagStable, mpmSubmit, mpmSubmitReport, mpmTag, mpmVote } from './commands/actions.js';
 import { mpmGet } from './commands/get.js';
-import { mirrorSettings, mpmMirrorGet } from './commands/mirror-get.js';
 import { submissionArg } from './submission-arg.js';
 import { isAbsolute, MpmClient } from './client.js';
 import type { CommandContext } from './commands/context.js';
@@ -73,6 +72,8 @@ program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@sta
   .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; arch: string }) => {
     if (o.mirror !== undefined) {
       const which = isAbsolute(spec) ? String(submissionArg(client(), spec)) : spec;
+      // loaded on use: the mirror path starts the codecs (execa), which other commands never need
+      const { mirrorSettings, mpmMirrorGet } = await import('./commands/mirror-get.js');
       const m = await mpmMirrorGet({ ...(await mirrorSettings(o)), spec: which, arch: o.arch, output: o.output, extract: o.extract });
       print(m, () => `${m.name} ${m.version} (pkgid ${m.pkgid}, ${m.arch}) from ${m.mirror}, index #${m.sequence}: verified -> ${m.file ?? m.extracted}`);
       return;

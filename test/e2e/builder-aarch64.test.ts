@@ -1,6 +1,8 @@
 // An aarch64 build in a real qemu-system-aarch64 VM (TCG, -M virt -cpu cortex-a72) from the arm64
-// base image that `morphux image build --arch aarch64` makes. Skipped, saying why, when this host
-// cannot make or boot that image (no qemu-system-aarch64, no binfmt for arm64's maintainer scripts).
+// base image that `morphux image build --arch aarch64` makes. When this host cannot make or boot that
+// image (no qemu-system-aarch64, no binfmt for arm64's maintainer scripts) it is skipped, saying why;
+// under CI (process.env.CI set: .ci/run, which sets up aarch64) it fails instead, naming the reason,
+// so a CI machine that cannot build aarch64 is red rather than silently green.
 import { expect } from 'chai';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,8 @@ import { parseManifest } from '../../src/domain/manifest.js';
 
 const config = loadConfig();
 const HELLO = path.resolve('test/fixtures/hello');
+/** CI=true (.ci/run): what would skip here is a CI machine set up wrong, so it fails */
+const IN_CI = !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
 
 describe('aarch64 build (real qemu-system-aarch64 VM)', function () {
   this.timeout(600_000);
@@ -25,6 +29,7 @@ describe('aarch64 build (real qemu-system-aarch64 VM)', function () {
     const qemu = await execa('qemu-system-aarch64', ['--version'], { reject: false });
     const why = qemu.exitCode !== 0 ? 'qemu-system-aarch64 is not installed (scripts/setup.sh --arch aarch64)' : await foreignArchProblem('arm64');
     if (why) {
+      if (IN_CI) throw new Error(`aarch64 cannot be built on this CI machine: ${why}`);
       console.log(`      skipped: ${why}`);
       this.skip();
     }
