@@ -1,12 +1,14 @@
 // The authorisation matrix: every mutating endpoint × {anonymous, registered user, maintainer of
 // another package, maintainer, admin} gives exactly the intended status (401, 403 or 2xx), a
-// refusal writes nothing to the store, and forged and revoked tokens are refused (401).
+// refusal writes nothing to the store, and forged and revoked tokens are refused (401). The app is
+// called in-process.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import path from 'node:path';
 import { UserStore } from '../../src/accounts/user-store.js';
-import { goodSubmission, packFixture } from '../support/portpkgs.js';
-import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
+import { goodSubmission, packFixture, upload } from '../support/portpkgs.js';
+import { openInProcess, type InProcess } from '../support/in-process.js';
+import { storeCommits } from '../support/refusals.js';
+import { newUser } from '../support/test-server.js';
 
 type Role = 'anonymous' | 'user' | 'other_maintainer' | 'maintainer' | 'admin';
 const ROLES: Role[] = ['anonymous', 'user', 'other_maintainer', 'maintainer', 'admin'];
@@ -16,7 +18,8 @@ interface Call {
   method: string;
   path: string;
   body?: unknown;
-  raw?: Buffer;
+  /** a portpkg POSTed to /api/v1/submit (method and path as said) */
+  upload?: Buffer;
 }
 interface Case {
   what: string;
@@ -27,37 +30,33 @@ interface Case {
 
 describe('API: authorisation matrix of every mutating endpoint', function () {
   this.timeout(120_000);
-  let s: TestServer;
+  let s: InProcess;
   const tokens: Partial<Record<Role, string>> = {};
   const names: Record<Role, string> = { anonymous: '', user: 'uma', other_maintainer: 'oscar', maintainer: 'mia', admin: '' };
   let pkgid = 0;
   let seq = 0;
   let helper = '';
-  const commits = async () => Number((await execa('git', ['rev-list', '--count', 'HEAD'], { cwd: path.join(s.data, 'store') })).stdout);
+  const commits = () => storeCommits(s.data);
 
   async function send(c: Call, token?: string): Promise<{ status: number; json: any }> {
-    if (!c.raw) return api(s.url, c.method, c.path, c.body, token);
-    const headers: Record<string, string> = { 'content-type': 'application/gzip' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`${s.url}${c.path}`, { method: c.method, headers, body: new Uint8Array(c.raw) });
-    return { status: res.status, json: await res.json().catch(() => null) };
+    return c.upload ? upload(s, c.upload, token) : s.api(c.method, c.path, c.body, token);
   }
 
   before(async () => {
-    s = await startTestServer({ worker: false });
+    s = await openInProcess();
     tokens.admin = s.adminToken;
-    names.admin = (await api(s.url, 'GET', '/api/v1/me', undefined, s.adminToken)).json.name;
+    names.admin = (await s.api('GET', '/api/v1/me', undefined, s.adminToken)).json.name;
     for (const r of ['user', 'other_maintainer', 'maintainer'] as const) tokens[r] = await newUser(s, names[r]);
     helper = await newUser(s, 'helper');
-    expect((await api(s.url, 'POST', '/api/v1/repos', { name: 'other' }, tokens.other_maintainer)).status).to.equal(201);
+    expect((await s.api('POST', '/api/v1/repos', { name: 'other' }, tokens.other_maintainer)).status).to.equal(201);
     pkgid = await goodSubmission(s, tokens.maintainer!, 'hello', '1.0');
   });
   after(async () => s && (await s.close()));
 
-  const asAdmin = (method: string, p: string, body?: unknown) => api(s.url, method, p, body, s.adminToken);
+  const asAdmin = (method: string, p: string, body?: unknown) => s.api(method, p, body, s.adminToken);
   const cases: Case[] = [
     { what: 'POST submit', want: want(401, 201, 201, 201, 201),
-      call: async () => ({ method: 'POST', path: '/api/v1/submit', raw: await packFixture('hello', (p) => { p.version = `3.${++seq}`; }) }) },
+      call: async () => ({ method: 'POST', path: '/api/v1/submit', upload: await packFixture('hello', (p) => { p.version = `3.${++seq}`; }) }) },
     { what: 'POST pkg/<pkgid>/flags/stable', want: want(401, 403, 403, 200, 200),
       call: async () => ({ method: 'POST', path: `/api/v1/pkg/${pkgid}/flags/stable` }) },
     { what: 'DELETE pkg/<pkgid>/flags/stable', want: want(401, 403, 403, 200, 200),
@@ -69,7 +68,7 @@ describe('API: authorisation matrix of every mutating endpoint', function () {
     { what: 'PUT pkg/<pkgid>/tags/<tag>', want: want(401, 200, 200, 200, 200),
       call: async (_r, n) => ({ method: 'PUT', path: `/api/v1/pkg/${pkgid}/tags/t${n}` }) },
     { what: 'DELETE pkg/<pkgid>/tags/<tag> added by someone else', want: want(401, 403, 403, 200, 200),
-      call: async (_r, n) => { await api(s.url, 'PUT', `/api/v1/pkg/${pkgid}/tags/x${n}`, undefined, helper); return { method: 'DELETE', path: `/api/v1/pkg/${pkgid}/tags/x${n}` }; } },
+      call: async (_r, n) => { await s.api('PUT', `/api/v1/pkg/${pkgid}/tags/x${n}`, undefined, helper); return { method: 'DELETE', path: `/api/v1/pkg/${pkgid}/tags/x${n}` }; } },
     { what: 'PUT pkg/<pkgid>/vote', want: want(401, 200, 200, 200, 200),
       call: async () => ({ method: 'PUT', path: `/api/v1/pkg/${pkgid}/vote` }) },
     { what: 'DELETE pkg/<pkgid>/vote', want: want(401, 200, 200, 200, 200),
@@ -86,7 +85,7 @@ describe('API: authorisation matrix of every mutating endpoint', function () {
       call: async (_r, n) => ({ method: 'POST', path: '/api/v1/tokens', body: { name: `laptop${n}` } }) },
     { what: 'DELETE tokens/<name> (one\'s own)', want: want(401, 200, 200, 200, 200),
       call: async (role, n) => {
-        if (role !== 'anonymous') await api(s.url, 'POST', '/api/v1/tokens', { name: `old${n}` }, tokens[role]);
+        if (role !== 'anonymous') await s.api('POST', '/api/v1/tokens', { name: `old${n}` }, tokens[role]);
         return { method: 'DELETE', path: `/api/v1/tokens/old${n}` };
       } },
   ];
@@ -114,41 +113,44 @@ describe('API: authorisation matrix of every mutating endpoint', function () {
         expect(r.json.error.code).to.equal('unauthenticated');
       }
     }
-    expect((await api(s.url, 'POST', '/api/v1/repos', { name: 'x1' }, undefined)).status).to.equal(401);
-    const basic = await fetch(`${s.url}/api/v1/repos`, { method: 'POST', headers: { authorization: 'Basic dTpw' }, body: '{"name":"x2"}' });
+    expect((await s.api('POST', '/api/v1/repos', { name: 'x1' }, undefined)).status).to.equal(401);
+    const basic = await s.request('/api/v1/repos', { method: 'POST', headers: { authorization: 'Basic dTpw' }, body: '{"name":"x2"}' });
     expect(basic.status).to.equal(401);
   });
 
   it('refuses a token once revoked, over the API or by the operator from another process', async () => {
-    const made = await api(s.url, 'POST', '/api/v1/tokens', { name: 'ci' }, tokens.user);
+    const made = await s.api('POST', '/api/v1/tokens', { name: 'ci' }, tokens.user);
     expect(made.status).to.equal(201);
     const t = made.json.token as string;
-    expect((await api(s.url, 'PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t)).status).to.equal(200);
-    expect((await api(s.url, 'DELETE', '/api/v1/tokens/ci', undefined, tokens.user)).status).to.equal(200);
-    expect((await api(s.url, 'PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t)).status).to.equal(401);
+    expect((await s.api('PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t)).status).to.equal(200);
+    expect((await s.api('DELETE', '/api/v1/tokens/ci', undefined, tokens.user)).status).to.equal(200);
+    expect((await s.api('PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t)).status).to.equal(401);
     // the operator (`morphux user token revoke`) writes the user file; the running server sees it
     const operator = new UserStore(path.join(s.data, 'users'));
     const { token: t2 } = await operator.addToken('uma', 'script');
-    expect((await api(s.url, 'PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t2)).status).to.equal(200);
+    expect((await s.api('PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t2)).status).to.equal(200);
     await operator.revokeToken('uma', 'script');
-    expect((await api(s.url, 'PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t2)).status).to.equal(401);
+    expect((await s.api('PUT', `/api/v1/pkg/${pkgid}/vote`, undefined, t2)).status).to.equal(401);
     // the other tokens of the user still work; token lists never show hashes
-    const me = await api(s.url, 'GET', '/api/v1/me', undefined, tokens.user);
+    const me = await s.api('GET', '/api/v1/me', undefined, tokens.user);
     expect(me.status).to.equal(200);
     expect(JSON.stringify(me.json)).to.not.match(/sha256|mpx_/);
   });
 
   it('the owner adds a co-maintainer, who may then flag but not manage maintainers; the last maintainer cannot be removed', async () => {
-    expect((await api(s.url, 'POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(403);
-    await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/helper', undefined, s.adminToken);
-    expect((await api(s.url, 'PUT', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).json.maintainers).to.deep.equal(['mia', 'uma']);
-    expect((await api(s.url, 'POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(200);
-    const coup = await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.user);
+    expect((await s.api('POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(403);
+    await s.api('DELETE', '/api/v1/ports/hello/maintainers/helper', undefined, s.adminToken);
+    expect((await s.api('PUT', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).json.maintainers).to.deep.equal(['mia', 'uma']);
+    expect((await s.api('POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(200);
+    const coup = await s.api('DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.user);
     expect(coup.json.error.code, 'a co-maintainer cannot remove the owner').to.equal('forbidden');
-    expect((await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).status).to.equal(200);
-    const last = await api(s.url, 'DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.maintainer);
+    expect((await s.api('DELETE', '/api/v1/ports/hello/maintainers/uma', undefined, tokens.maintainer)).status).to.equal(200);
+    const last = await s.api('DELETE', '/api/v1/ports/hello/maintainers/mia', undefined, tokens.maintainer);
     expect(last.status).to.equal(409);
-    expect((await api(s.url, 'PUT', '/api/v1/ports/hello/maintainers/nobody', undefined, s.adminToken)).json.error.code).to.equal('not_found');
-    expect((await api(s.url, 'PUT', '/api/v1/ports/nosuch/maintainers/uma', undefined, s.adminToken)).status).to.equal(404);
+    expect(last.json.error.code, 'the last maintainer stays').to.equal('conflict');
+    expect((await s.api('PUT', '/api/v1/ports/hello/maintainers/nobody', undefined, s.adminToken)).json.error.code).to.equal('not_found');
+    const nosuch = await s.api('PUT', '/api/v1/ports/nosuch/maintainers/uma', undefined, s.adminToken);
+    expect(nosuch.status).to.equal(404);
+    expect(nosuch.json.error.code).to.equal('not_found');
   });
 });

@@ -8,20 +8,19 @@
 // tokens (429 with Retry-After), forms of another content type, unknown actions and pkgids.
 // Each: its status and error code (the page's #error-code, or the JSON code), nothing written.
 import { expect } from 'chai';
+import { cliErrorCode, runCli } from '../support/cli-bin.js';
 import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
-import { execa } from 'execa';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TagsDoc } from '../../src/store/layout/read-submission.js';
 import { storePaths } from '../../src/store/layout/store-paths.js';
 import { goodSubmission } from '../support/portpkgs.js';
 import { storeSnapshot } from '../support/refusals.js';
 import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
+import { watchingRss } from '../support/raw-chunked.js';
 import { getPage, hiddenField, postForm, postSignIn, rawPage, signIn, signInForm, type WebAnswer, type WebSignIn } from '../support/web-session.js';
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'morphux.ts');
 const MiB = 1024 * 1024;
 
 /** A Location that stays on this origin: a path beginning with one slash, not `//` or `/\`. */
@@ -29,20 +28,6 @@ function expectOwnPath(location: string | null, base: string, what: string): voi
   expect(location, what).to.be.a('string');
   expect(location!, what).to.match(/^\/(?![/\\])/);
   expect(new URL(location!, base).origin, what).to.equal(new URL(base).origin);
-}
-
-/** Runs `fn` while sampling this process's RSS; the answer and the RSS growth at its peak. */
-async function watchingRss<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number }> {
-  const rss0 = process.memoryUsage().rss;
-  let peak = rss0;
-  const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
-  try {
-    const result = await fn();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { result, growth: peak - rss0 };
-  } finally {
-    clearInterval(sample);
-  }
 }
 
 describe('hostile website and session requests: refused with a code, nothing written', function () {
@@ -360,9 +345,9 @@ describe('hostile website and session requests: refused with a code, nothing wri
 
     it("refuses the operator's `morphux repo maintainer add` of a worker's account (exit ≠ 0, (forbidden))", async () => {
       const before = await owners();
-      const r = await execa(process.execPath, ['--import', 'tsx', CLI, 'repo', 'maintainer', 'add', 'hello', workerName, '--data', s.data], { reject: false });
-      expect(r.exitCode, String(r.stderr)).to.not.equal(0);
-      expect(String(r.stderr)).to.contain('(forbidden)');
+      const r = await runCli('morphux', ['repo', 'maintainer', 'add', 'hello', workerName, '--data', s.data]);
+      expect(r.code, r.err).to.not.equal(0);
+      expect(cliErrorCode(r), r.err).to.equal('forbidden');
       expect(await owners()).to.deep.equal(before);
     });
   });

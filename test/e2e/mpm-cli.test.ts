@@ -2,13 +2,11 @@
 // a real server, no VM): --help everywhere, submit, query, info, get (follows the 301, records the
 // final pkgurl, checks sha256, writes or extracts), the meta actions, one-line errors.
 import { expect } from 'chai';
-import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
-import { execa } from 'execa';
+import { bundleClis, cliErrorCode, expectOneLine, runCli } from '../support/cli-bin.js';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../support/git-client.js';
 import { storePaths } from '../../src/store/layout/store-paths.js';
 import { markBuilt } from '../support/portpkgs.js';
@@ -21,13 +19,8 @@ describe('mpm and morphux account commands', function () {
   let alice: string;
   let tmp: string;
   const record = () => path.join(tmp, 'record', 'fetched.json');
-  const run = async (cli: 'mpm' | 'morphux', args: string[], token?: string) => {
-    const r = await execa(process.execPath, [path.join(CLI_BIN, `${cli}.js`), ...args], {
-      reject: false, cwd: tmp,
-      env: { MPM_SERVER: s.url, MPM_TOKEN: token ?? '', MPM_RECORD: record(), MORPHUX_DATA: s.data, MORPHUX_LOG_LEVEL: 'silent' },
-    });
-    return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
-  };
+  const run = (cli: 'mpm' | 'morphux', args: string[], token?: string) =>
+    runCli(cli, args, { cwd: tmp, env: { MPM_SERVER: s.url, MPM_TOKEN: token ?? '', MPM_RECORD: record(), MORPHUX_DATA: s.data } });
   const mpm = (args: string[], token: string | null = alice) => run('mpm', args, token ?? undefined);
 
   before(async () => {
@@ -92,7 +85,7 @@ describe('mpm and morphux account commands', function () {
     expect((await mpm(['get', `${s.url}/pkg/${pkgid}`, '-o', path.join(tmp, 'h.tgz')])).code).to.equal(0);
     const none = await mpm(['get', 'hello@stable']);
     expect(none.code).to.not.equal(0);
-    expect(none.err.trim().split('\n')).to.have.length(1);
+    expectOneLine(none.err);
     expect((await mpm(['flag-stable', String(pkgid)])).out).to.match(/flagged stable/);
     expect((await mpm(['get', 'hello@stable', '-o', path.join(tmp, 's.tgz')])).code).to.equal(0);
     expect(JSON.parse(await readFile(record(), 'utf8'))).to.have.length(4);
@@ -110,8 +103,8 @@ describe('mpm and morphux account commands', function () {
       const out = path.join(tmp, 'tampered.tgz');
       const r = await mpm(['get', `${s.url}/pkg/${pkgid}`, '-o', out]);
       expect(r.code).to.not.equal(0);
-      expect(r.err.trim().split('\n')).to.have.length(1);
-      expect(r.err).to.match(/sha256/);
+      expectOneLine(r.err);
+      expect(cliErrorCode(r), r.err).to.equal('unsafe_archive');
       expect(existsSync(out)).to.equal(false);
       expect(existsSync(`${out}.part`)).to.equal(false);
       expect(await readFile(record(), 'utf8')).to.equal(before);
@@ -157,7 +150,7 @@ describe('mpm and morphux account commands', function () {
     it(`fails with one line on stderr and a non-zero exit: ${what}`, async () => {
       const r = await mpm(args, token);
       expect(r.code).to.not.equal(0);
-      expect(r.err.trim().split('\n'), r.err).to.have.length(1);
+      expectOneLine(r.err);
     });
   }
 

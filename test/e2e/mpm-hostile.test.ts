@@ -3,8 +3,7 @@
 // token), server-given names and versions never make a path, pkgurls of another origin are refused
 // before any request; and against a real server, a pkgurl works wherever a pkgid does.
 import { expect } from 'chai';
-import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
-import { execa } from 'execa';
+import { bundleClis, cliErrorCode, expectOneLine as oneLine, runCli } from '../support/cli-bin.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -12,7 +11,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { goodSubmission } from '../support/portpkgs.js';
 import { newUser, startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -47,14 +45,10 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
   let evil: Awaited<ReturnType<typeof recordingServer>>;
   let tmp: string;
 
-  const mpm = async (args: string[], o: { server?: string; token?: string; cwd?: string; record?: string } = {}) => {
-    const r = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args], {
-      reject: false, cwd: o.cwd ?? tmp,
-      env: { MPM_SERVER: o.server ?? host.url, MPM_TOKEN: o.token ?? TOKEN, MPM_RECORD: o.record ?? path.join(tmp, 'record', 'fetched.json') },
-    });
-    return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
-  };
-  const oneLine = (err: string) => expect(err.trim().split('\n'), err).to.have.length(1);
+  const mpm = (args: string[], o: { server?: string; token?: string; cwd?: string; record?: string } = {}) => runCli('mpm', args, {
+    cwd: o.cwd ?? tmp,
+    env: { MPM_SERVER: o.server ?? host.url, MPM_TOKEN: o.token ?? TOKEN, MPM_RECORD: o.record ?? path.join(tmp, 'record', 'fetched.json') },
+  });
 
   before(async () => {
     [host, evil] = await Promise.all([recordingServer(), recordingServer()]);
@@ -89,7 +83,8 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
       const r = await mpm(args, { cwd: tmp });
       expect(r.code).to.not.equal(0);
       oneLine(r.err);
-      expect(r.err).to.include('(forbidden)').and.include(evil.host);
+      expect(cliErrorCode(r), r.err).to.equal('forbidden');
+      expect(r.err).to.include(evil.host); // names the origin refused
       expect(evil.seen).to.deep.equal([]);
       expect(host.seen.some((s) => s.url.startsWith(at) && s.authorization === `Bearer ${TOKEN}`), JSON.stringify(host.seen)).to.equal(true);
     });
@@ -133,7 +128,7 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
       const r = await mpm(['get', 'hello'], { cwd, record: path.join(work, 'record.json') });
       expect(r.code).to.not.equal(0);
       oneLine(r.err);
-      expect(r.err).to.include(`(${code})`);
+      expect(cliErrorCode(r), r.err).to.equal(code);
       expect(await readdir(cwd)).to.deep.equal([]);
       expect(await readdir(work)).to.deep.equal(['a']);
       expect(await readdir(path.join(work, 'a'))).to.deep.equal(['b']);
@@ -151,7 +146,8 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
       const r = await mpm([name, `${evil.url}/pkg/1`, ...rest]);
       expect(r.code).to.not.equal(0);
       oneLine(r.err);
-      expect(r.err).to.include('(forbidden)').and.include(evil.host);
+      expect(cliErrorCode(r), r.err).to.equal('forbidden');
+      expect(r.err).to.include(evil.host); // names the origin refused
       expect(host.seen).to.deep.equal([]);
       expect(evil.seen).to.deep.equal([]);
     });
@@ -163,7 +159,7 @@ describe('mpm against hostile servers: only the server\'s origin, checked names,
       const r = await mpm(['vote', arg.replace('PKGURL', host.url)]);
       expect(r.code).to.not.equal(0);
       oneLine(r.err);
-      expect(r.err).to.match(/\((bad_request|forbidden)\)/);
+      expect(cliErrorCode(r), r.err).to.be.oneOf(['bad_request', 'forbidden']);
       expect(host.seen).to.deep.equal([]);
     });
   }

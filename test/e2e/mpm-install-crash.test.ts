@@ -5,7 +5,6 @@
 // The kill delay (0–300 ms) counts from the plan summary on stdout, the moment the command has its
 // plan and starts downloading, staging and moving; MPM_DEBUG_STEP_DELAY_MS widens the moves.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -13,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { seededRandom } from '../../reliability/seeded-random.js';
 import { listing, startPlanServer, type PlanServer } from '../support/install-plan-server.js';
-import { bundleClis, CLI_BIN } from '../support/cli-bin.js';
+import { bundleClis, cliScript, runCli } from '../support/cli-bin.js';
 import { baseRoot, greet, IGNORED, libgreet } from '../support/mpm-install-fixtures.js';
 
 const KILLS = Number(process.env.MPM_CRASH_KILLS ?? 30);
@@ -72,8 +71,8 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
   };
 
   const runToEnd = async (args: string[]) => {
-    const r = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { reject: false, env: env() });
-    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    const r = await runCli('mpm', [...args, '--root', R, '--yes'], { env: env() });
+    expect(r.code, `${args.join(' ')}: ${r.err}`).to.equal(0);
   };
 
   it('finishes or rolls back every interrupted transaction', async () => {
@@ -95,7 +94,7 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
         args = ['upgrade'];
       } else args = ['remove', 'greet', '--orphans'];
       const delay = rnd.int(0, 300);
-      const child = spawn(process.execPath, [path.join(CLI_BIN, 'mpm.js'), ...args, '--root', R, '--yes'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cliScript('mpm'), ...args, '--root', R, '--yes'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stderr.on('data', (c) => (err += c));
       let timer: NodeJS.Timeout | undefined;
@@ -115,8 +114,8 @@ describe(`mpm transactions survive SIGKILL at any point (${KILLS} kills, seed ${
         expect(code, `${args.join(' ')}: ${err}`).to.equal(0);
         seen.completed++;
       }
-      const v = await execa(process.execPath, [path.join(CLI_BIN, 'mpm.js'), 'verify', '--root', R, '--json'], { reject: false, env: env() });
-      expect(v.exitCode, `verify after ${args.join(' ')} (${signal ?? 'exit'} after ${delay} ms): ${v.stdout}${v.stderr}`).to.equal(0);
+      const v = await runCli('mpm', ['verify', '--root', R, '--json'], { env: env() });
+      expect(v.code, `verify after ${args.join(' ')} (${signal ?? 'exit'} after ${delay} ms): ${v.out}${v.err}`).to.equal(0);
       await checkOwnership();
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -22,7 +22,7 @@ import { commitAll, editManifest, FIXTURES, fixtureRepo, git, pushUrl } from '..
 import { markBuilt, packFixture, upload } from '../support/portpkgs.js';
 import { storeSnapshot } from '../support/refusals.js';
 import { api, startTestServer, type TestServer } from '../support/test-server.js';
-import { postSignIn, signIn, type WebSignIn } from '../support/web-session.js';
+import { postForm, postSignIn, signIn, type WebSignIn } from '../support/web-session.js';
 
 const WHO = ['anonymous', 'user', 'other', 'tagger', 'maintainer', 'owner', 'admin', 'worker', 'expired', 'revoked'] as const;
 type Who = (typeof WHO)[number];
@@ -71,13 +71,8 @@ describe('one rule per action: every door, every caller, the same outcome and ef
   const webOutcome = async (action: string, who: Who, fields: Record<string, string>): Promise<Outcome> => {
     const session = web[who]!;
     if ('refused' in session) return session.refused; // the door's answer to this caller is its sign-in's
-    const res = await fetch(`${s.url}/submissions/${pkgid}/${action}`, {
-      method: 'POST', redirect: 'manual',
-      headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: s.url },
-      body: new URLSearchParams({ ...fields, csrf: session.csrf }),
-    });
-    if (res.status === 303) return 'ok';
-    return /<code id="error-code">([a-z_]+)<\/code>/.exec(await res.text())?.[1] ?? `http ${res.status}`;
+    const r = await postForm(s.url, `/submissions/${pkgid}/${action}`, { ...fields, csrf: session.csrf }, { cookie: session.cookie, headers: { origin: s.url } });
+    return r.status === 303 ? 'ok' : r.code ?? `http ${r.status}`;
   };
   const mpmOutcome = async (who: Who, args: string[]): Promise<Outcome> => {
     const r = await runCli('mpm', args, { cwd: work, env: { MPM_SERVER: s.url, MPM_TOKEN: tokens[who] ?? '', MPM_RECORD: path.join(work, 'fetched.json') } });

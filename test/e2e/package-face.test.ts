@@ -2,28 +2,27 @@
 // listed and reachable by its pkgid, marked as a user's, but it never speaks for the package.
 // What the package shows (description, category, tags, its latest version on the list and its
 // page) comes only from submissions /port/<name> could serve: a maintainer's or an admin's, or
-// the stable one. No VM: builds are marked with the documented updateStatus shortcut.
+// the stable one. No VM: builds are marked with the documented updateStatus shortcut. The app is
+// called in-process.
 import { expect } from 'chai';
 import { fsckStore } from '../../src/store/layout/fsck-store.js';
 import { reindexStore } from '../../src/store/layout/reindex-store.js';
 import { markBuilt, packFixture, upload } from '../support/portpkgs.js';
-import { api, newUser, startTestServer, type TestServer } from '../support/test-server.js';
+import { openInProcess, type InProcess } from '../support/in-process.js';
+import { newUser, redirectOf } from '../support/test-server.js';
 
 const EVIL = 'DEPRECATED - get it from http://evil.example instead';
 
 describe('package face: a non-maintainer\'s submission never speaks for the package', function () {
   this.timeout(120_000);
-  let s: TestServer;
+  let s: InProcess;
   let alice: string;
   let mallory: string;
   let a1 = 0;
   let m9 = 0;
-  const location = async (p: string) => {
-    const r = await fetch(`${s.url}${p}`, { redirect: 'manual' });
-    return r.status === 301 ? r.headers.get('location') : r.status;
-  };
+  const location = (p: string) => redirectOf(s, p);
   const page = async (p: string) => {
-    const r = await fetch(`${s.url}${p}`);
+    const r = await s.request(p);
     return { status: r.status, text: await r.text() };
   };
   /** The <tr> of a submissions table that links to /submissions/<pkgid>. */
@@ -32,10 +31,10 @@ describe('package face: a non-maintainer\'s submission never speaks for the pack
     expect(rows, `one row for pkgid ${pkgid}`).to.have.length(1);
     return rows[0]!.split('</tr>')[0]!;
   };
-  const listItem = async (query = '') => (await api(s.url, 'GET', `/api/v1/ports${query}`)).json.items.find((i: any) => i.name === 'hello');
+  const listItem = async (query = '') => (await s.api('GET', `/api/v1/ports${query}`)).json.items.find((i: any) => i.name === 'hello');
 
   before(async () => {
-    s = await startTestServer({ worker: false });
+    s = await openInProcess();
     alice = await newUser(s, 'alice');
     mallory = await newUser(s, 'mallory');
   });
@@ -52,7 +51,7 @@ describe('package face: a non-maintainer\'s submission never speaks for the pack
     expect(m.status).to.equal(201);
     m9 = m.json.pkgid;
     await markBuilt(s, m9, 'good');
-    const got = await api(s.url, 'GET', `/api/v1/pkg/${m9}`);
+    const got = await s.api('GET', `/api/v1/pkg/${m9}`);
     expect(got.status).to.equal(200);
     expect(got.json.submission).to.include({ pkgid: m9, name: 'hello', version: '9.0', submitter: 'mallory', submitter_role: 'user', description: EVIL });
     expect(got.json.status.state).to.equal('good');
@@ -63,11 +62,11 @@ describe('package face: a non-maintainer\'s submission never speaks for the pack
     const item = await listItem();
     expect(item).to.include({ description: 'Hello', category: 'utils', latest_version: '1.0', latest_pkgid: a1 });
     expect(item.tags).to.deep.equal(['cli']);
-    expect((await api(s.url, 'GET', '/api/v1/ports?q=evil.example')).json.total).to.equal(0);
-    expect((await api(s.url, 'GET', '/api/v1/ports?category=evil')).json.total).to.equal(0);
-    expect((await api(s.url, 'GET', '/api/v1/ports?submitter=mallory')).json.items.map((i: any) => i.name)).to.deep.equal(['hello']);
+    expect((await s.api('GET', '/api/v1/ports?q=evil.example')).json.total).to.equal(0);
+    expect((await s.api('GET', '/api/v1/ports?category=evil')).json.total).to.equal(0);
+    expect((await s.api('GET', '/api/v1/ports?submitter=mallory')).json.items.map((i: any) => i.name)).to.deep.equal(['hello']);
 
-    const port = await api(s.url, 'GET', '/api/v1/ports/hello');
+    const port = await s.api('GET', '/api/v1/ports/hello');
     expect(port.status).to.equal(200);
     expect(port.json).to.include({ description: 'Hello', category: 'utils' });
     expect(port.json.tags).to.deep.equal(['cli']);
@@ -101,14 +100,14 @@ describe('package face: a non-maintainer\'s submission never speaks for the pack
   });
 
   it('flagged stable, the user\'s submission is served and listed as latest, but the face stays the maintainer\'s', async () => {
-    expect((await api(s.url, 'POST', `/api/v1/pkg/${m9}/flags/stable`, undefined, mallory)).status).to.equal(403);
-    expect((await api(s.url, 'POST', `/api/v1/pkg/${m9}/flags/stable`, undefined, alice)).status).to.be.within(200, 299);
+    expect((await s.api('POST', `/api/v1/pkg/${m9}/flags/stable`, undefined, mallory)).status).to.equal(403);
+    expect((await s.api('POST', `/api/v1/pkg/${m9}/flags/stable`, undefined, alice)).status).to.be.within(200, 299);
     expect(await location('/port/hello/stable')).to.equal(`/pkg/${m9}`);
     expect(await location('/port/hello')).to.equal(`/pkg/${m9}`);
     const item = await listItem();
     expect(item).to.include({ description: 'Hello', category: 'utils', latest_version: '9.0', latest_pkgid: m9, stable_pkgid: m9 });
-    expect((await api(s.url, 'GET', '/api/v1/ports/hello')).json).to.include({ description: 'Hello', category: 'utils' });
-    expect((await api(s.url, 'DELETE', `/api/v1/pkg/${m9}/flags/stable`, undefined, alice)).status).to.be.within(200, 299);
+    expect((await s.api('GET', '/api/v1/ports/hello')).json).to.include({ description: 'Hello', category: 'utils' });
+    expect((await s.api('DELETE', `/api/v1/pkg/${m9}/flags/stable`, undefined, alice)).status).to.be.within(200, 299);
     expect(await location('/port/hello')).to.equal(`/pkg/${a1}`);
     expect((await listItem())).to.include({ latest_version: '1.0', latest_pkgid: a1 });
   });

@@ -4,22 +4,19 @@
 // ftps://…` refuses the server the same way until given --ca-file, then verifies and unpacks.
 import { Client } from 'basic-ftp';
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { PublishKeys } from '../../src/publish/publish-keys.js';
 import { publishPaths } from '../../src/publish/publish-paths.js';
+import { cliErrorCode, runCli } from '../support/cli-bin.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { Vsftpd } from '../support/vsftpd.js';
 
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const run = (cli: 'morphux' | 'mpm', args: string[], env: Record<string, string> = {}) =>
-  execa(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', `${cli}.ts`), ...args], { cwd: ROOT, reject: false, env });
+const run = (cli: 'morphux' | 'mpm', args: string[], env: Record<string, string> = {}) => runCli(cli, args, { env });
 
 describe('publish over FTPS (vsftpd, explicit TLS, self-signed certificate)', function () {
   this.timeout(300_000);
@@ -31,7 +28,7 @@ describe('publish over FTPS (vsftpd, explicit TLS, self-signed certificate)', fu
     publish: { retry_base_seconds: 1, mirrors: [{ name: 'tls', url: ftp.url, dir: '/pub/tls', tls_verify: true, ...mirror }] },
   }));
   const morphux = (...args: string[]) => run('morphux', [...args, '--data', s.data, '--config', cfg]);
-  const status = async () => JSON.parse(String((await morphux('mirror', 'status', '--json')).stdout)).mirrors[0];
+  const status = async () => JSON.parse((await morphux('mirror', 'status', '--json')).out).mirrors[0];
 
   before(async () => {
     await ftp.init({ tls: true });
@@ -64,20 +61,20 @@ describe('publish over FTPS (vsftpd, explicit TLS, self-signed certificate)', fu
   it('tls_verify with an untrusted certificate: the push fails, mirror status records tls_untrusted, nothing is on the mirror', async () => {
     await writeConfig({});
     const push = await morphux('mirror', 'push');
-    expect(push.exitCode).to.equal(1);
+    expect(push.code).to.equal(1);
     const st = await status();
     expect(st.failed.map((f: { path: string; code: string }) => [f.path, f.code])).to.deep.equal([['(connection)', 'tls_untrusted']]);
     expect(st.pending).to.have.length(1);
     expect(st.index).to.equal(null);
     expect(existsSync(path.join(ftp.pub, 'tls'))).to.equal(false);
     const text = await morphux('mirror', 'status');
-    expect(String(text.stdout)).to.include('failed  (connection)');
+    expect(text.out).to.include('failed  (connection)');
   });
 
   it('with the certificate as the mirror\'s ca_file the push goes through and the status is clean', async () => {
     await writeConfig({ ca_file: ftp.caFile });
     const push = await morphux('mirror', 'push');
-    expect(push.exitCode, String(push.stderr)).to.equal(0);
+    expect(push.code, push.err).to.equal(0);
     expect(await status()).to.deep.include({ pending: [], failed: [], confirmed: 1 });
     expect(JSON.parse(JSON.parse(await readFile(path.join(ftp.pub, 'tls', 'index.json'), 'utf8')).payload).artifacts).to.have.length(1);
   });
@@ -92,17 +89,17 @@ describe('publish over FTPS (vsftpd, explicit TLS, self-signed certificate)', fu
     const out = path.join(work, 'secure-x');
 
     const refused = await run('mpm', [...args, '--extract', out], env);
-    expect(refused.exitCode).to.equal(1);
-    expect(String(refused.stderr)).to.match(/\(tls_untrusted\)/);
+    expect(refused.code).to.equal(1);
+    expect(cliErrorCode(refused), refused.err).to.equal('tls_untrusted');
     expect(existsSync(out)).to.equal(false);
     expect(existsSync(path.join(work, 'share', 'mpm', 'mirrors.json'))).to.equal(false);
 
     const ok = await run('mpm', ['--json', ...args, '--extract', out, '--ca-file', ftp.caFile], env);
-    expect(ok.exitCode, String(ok.stderr)).to.equal(0);
-    expect(JSON.parse(String(ok.stdout))).to.include({ name: 'secure', version: '1.0', sequence: 1 });
+    expect(ok.code, ok.err).to.equal(0);
+    expect(JSON.parse(ok.out)).to.include({ name: 'secure', version: '1.0', sequence: 1 });
     expect(await readFile(path.join(out, 'usr/bin/secure'), 'utf8')).to.equal('over tls\n');
 
     const viaEnv = await run('mpm', [...args, '-o', path.join(work, 'secure.tar.zst')], { ...env, MPM_CA_FILE: ftp.caFile });
-    expect(viaEnv.exitCode, String(viaEnv.stderr)).to.equal(0);
+    expect(viaEnv.code, viaEnv.err).to.equal(0);
   });
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { portpkgDir } from '../../src/store/layout/store-paths.js';
-import { markBuilt, packFixture, upload } from '../support/portpkgs.js';
+import { goodSubmission } from '../support/portpkgs.js';
 import { freePort } from '../support/server-process.js';
 import { api, startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -53,12 +53,7 @@ describe('read replica: a clone of store.git serving the read routes', function 
   let notified: ReplicaProc;
   let notifiedPort: number;
 
-  const submit = async (version: string): Promise<number> => {
-    const r = await upload(s, await packFixture('hello', (p) => { p.version = version; }), s.adminToken);
-    expect(r.status, JSON.stringify(r.json)).to.equal(201);
-    await markBuilt(s, r.json.pkgid, 'good');
-    return r.json.pkgid;
-  };
+  const submit = (version: string) => goodSubmission(s, s.adminToken, 'hello', version);
   const seen = async (pkgid: number, ms: number, on = replica): Promise<number> => {
     const t0 = Date.now();
     for (;;) {

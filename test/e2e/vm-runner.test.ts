@@ -3,7 +3,7 @@
 // build, and a build killed at its time limit, or when its log stays silent too long, with no QEMU
 // process left behind.
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { list } from 'tar';
@@ -13,6 +13,7 @@ import { parseManifest } from '../../src/domain/manifest.js';
 import { ensureImage } from '../../src/builder/vm/base-image.js';
 import { QemuRunner } from '../../src/builder/vm/qemu-runner.js';
 import type { BuildJob, BuildOutcome, DependencyBinaries } from '../../src/builder/vm/vm-types.js';
+import { processesMentioning } from '../support/process-tree.js';
 
 const FIXTURES = path.resolve('test/fixtures');
 const imageDir = loadConfig().imageDir;
@@ -25,18 +26,6 @@ async function job(fixture: string, extra: Partial<BuildJob> = {}): Promise<Buil
     dependencies: [], workDir: await mkdtemp(path.join(tmpdir(), `vm-runner-${fixture}-`)),
     timeoutSeconds: 180, memoryMib: 1024, cpus: 2, ...extra,
   };
-}
-
-/** pids of processes whose command line mentions `text` */
-async function processesMentioning(text: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if ((await readFile(`/proc/${p}/cmdline`, 'utf8')).includes(text)) pids.push(Number(p));
-    } catch { /* ended meanwhile */ }
-  }
-  return pids;
 }
 
 describe('QemuRunner (real VMs)', function () {

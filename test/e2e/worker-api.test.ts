@@ -5,12 +5,10 @@
 // /finish reads its body through the one limited reader: a chunked body past the limit is a 413
 // while it arrives, not parsed after.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { createServer, request, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BuildWorker } from '../../src/builder/build-worker.js';
 import { RedisQueue } from '../../src/builder/redis-queue.js';
 import { RemoteBuildHost } from '../../src/builder/remote-build-host.js';
@@ -18,15 +16,15 @@ import { runnerFor } from '../../src/main/morphux-commands.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { fsckStore } from '../../src/store/layout/fsck-store.js';
+import { cliErrorCode, runCli } from '../support/cli-bin.js';
 import { fixtureRepo, git, pushUrl, remoteHead } from '../support/git-client.js';
 import { packFixture, upload } from '../support/portpkgs.js';
-import { rawChunkedFlood } from '../support/raw-chunked.js';
+import { rawChunkedFlood, watchingRss } from '../support/raw-chunked.js';
 import { rawExchange } from '../support/raw-http.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { morphux } from '../support/server-process.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'morphux.ts');
 
 describe('internal worker API: worker tokens, bounded retries of a worker that cannot fetch its inputs', function () {
   this.timeout(120_000);
@@ -94,8 +92,8 @@ describe('internal worker API: worker tokens, bounded retries of a worker that c
   it('makes worker accounts with `morphux user add --worker` and POST /api/v1/users {worker: true}', async () => {
     const token = (await morphux(['user', 'add', 'builder2', '--worker', '--data', s.data])).trim();
     expect((await claim(token)).status).to.equal(200);
-    const both = await execa(process.execPath, ['--import', 'tsx', CLI, 'user', 'add', 'builder3', '--worker', '--admin', '--data', s.data], { reject: false });
-    expect(both.exitCode).to.not.equal(0);
+    const both = await runCli('morphux', ['user', 'add', 'builder3', '--worker', '--admin', '--data', s.data]);
+    expect(cliErrorCode(both), both.err).to.equal('bad_request');
     expect(await s.ctx.users.get('builder3')).to.equal(null);
     const made = await api(s.url, 'POST', '/api/v1/users', { name: 'builder4', worker: true }, s.adminToken);
     expect(made.status).to.equal(201);
@@ -103,8 +101,8 @@ describe('internal worker API: worker tokens, bounded retries of a worker that c
     expect((await claim(made.json.token)).status).to.equal(200);
     expect((await api(s.url, 'POST', '/api/v1/users', { name: 'builder5', worker: true, admin: true }, s.adminToken)).status).to.equal(400);
     // a worker account maintains nothing
-    const repo = await execa(process.execPath, ['--import', 'tsx', CLI, 'repo', 'create', 'byworker', '--maintainer', 'builder2', '--data', s.data], { reject: false });
-    expect(repo.exitCode).to.not.equal(0);
+    const repo = await runCli('morphux', ['repo', 'create', 'byworker', '--maintainer', 'builder2', '--data', s.data]);
+    expect(cliErrorCode(repo), repo.err).to.equal('forbidden');
     expect(await s.ctx.owners.get('byworker')).to.equal(null);
   });
 
@@ -180,19 +178,11 @@ describe('internal worker API: /finish reads its body within the limit, declared
 
   it('refuses a chunked body of 80 MiB (no Content-Length) with 413 too_large, without holding it', async () => {
     const before = await s.ctx.store.head();
-    const rss0 = process.memoryUsage().rss;
-    let peak = rss0;
-    const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
-    try {
-      const r = await rawChunkedFlood(s.url, head(), 80 * 1024 * 1024);
-      peak = Math.max(peak, process.memoryUsage().rss);
-      expect(r.status, JSON.stringify(r.json)).to.equal(413);
-      expect(r.json?.error?.code).to.equal('too_large');
-      expect(r.sentBytes, 'the server answered before the whole body').to.be.below(80 * 1024 * 1024);
-    } finally {
-      clearInterval(sample);
-    }
-    expect(peak - rss0, 'RSS growth while the body was sent').to.be.below(48 * 1024 * 1024);
+    const { result: r, growth } = await watchingRss(() => rawChunkedFlood(s.url, head(), 80 * 1024 * 1024));
+    expect(r.status, JSON.stringify(r.json)).to.equal(413);
+    expect(r.json?.error?.code).to.equal('too_large');
+    expect(r.sentBytes, 'the server answered before the whole body').to.be.below(80 * 1024 * 1024);
+    expect(growth, 'RSS growth while the body was sent').to.be.below(48 * 1024 * 1024);
     expect(await s.ctx.store.head()).to.equal(before);
   });
 

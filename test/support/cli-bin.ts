@@ -1,5 +1,6 @@
 // mpm and morphux as users run them, bundled once per test process with esbuild (tsx's own
 // compiler) so that a command starts in a blink; run() gives its exit code and output.
+import { expect } from 'chai';
 import { execa } from 'execa';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +10,18 @@ export const CLI_BIN = path.join(ROOT, 'node_modules', '.cache', 'morphux-test-b
 
 let bundled: Promise<void> | null = null;
 
-/** Bundles src/cli/mpm.ts and src/cli/morphux.ts into CLI_BIN (once per process). */
+/** Bundles src/cli/mpm.ts and src/cli/morphux.ts into CLI_BIN (once per process), with the port
+ *  catalog's load worker beside them, where the bundled catalog looks for it (port-catalog.ts). */
 export function bundleClis(): Promise<void> {
   bundled ??= (async () => {
     const esbuild = await import('esbuild');
     await esbuild.build({
-      entryPoints: ['mpm', 'morphux'].map((c) => path.join(ROOT, 'src', 'cli', `${c}.ts`)), outdir: CLI_BIN,
+      entryPoints: {
+        mpm: path.join(ROOT, 'src', 'cli', 'mpm.ts'),
+        morphux: path.join(ROOT, 'src', 'cli', 'morphux.ts'),
+        'port-load-worker': path.join(ROOT, 'src', 'store', 'catalog', 'port-load-worker.ts'),
+      },
+      outdir: CLI_BIN,
       bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error',
     });
   })();
@@ -27,10 +34,13 @@ export interface CliRun {
   err: string;
 }
 
+/** The bundled script of a CLI, for a test that starts it itself (to kill it, say). */
+export const cliScript = (cli: 'mpm' | 'morphux'): string => path.join(CLI_BIN, `${cli}.js`);
+
 /** Runs a bundled CLI; env is added to a minimal environment (no inherited MPM_* or MORPHUX_*). */
 export async function runCli(cli: 'mpm' | 'morphux', args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
   await bundleClis();
-  const r = await execa(process.execPath, [path.join(CLI_BIN, `${cli}.js`), ...args], {
+  const r = await execa(process.execPath, [cliScript(cli), ...args], {
     reject: false, cwd: opts.cwd, extendEnv: false,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', MORPHUX_LOG_LEVEL: 'silent', ...opts.env },
   });
@@ -39,3 +49,6 @@ export async function runCli(cli: 'mpm' | 'morphux', args: string[], opts: { env
 
 /** The error code a CLI printed on its one error line (`error: … (code)`), or null. */
 export const cliErrorCode = (r: CliRun): string | null => /\(([a-z_]+)\)\s*$/.exec(r.err.trim())?.[1] ?? null;
+
+/** A CLI's error is one line. */
+export const expectOneLine = (err: string): void => void expect(err.trim().split('\n'), err).to.have.length(1);

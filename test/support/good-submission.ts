@@ -11,13 +11,13 @@ import * as tar from 'tar';
 import type { InstalledEntry } from '../../src/builder/vm/vm-types.js';
 import { updateStatus } from '../../src/store/changes/update-status.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from './git-client.js';
-import { api, newUser, type TestServer } from './test-server.js';
+import { newUser, type TestInstance, type TestServer } from './test-server.js';
 
 /** Creates a maintainer and the package repo once per server and name. */
-export async function maintainer(s: TestServer, name: string): Promise<{ user: string; token: string }> {
+export async function maintainer(s: Pick<TestInstance, 'api' | 'adminToken'>, name: string): Promise<{ user: string; token: string }> {
   const user = `m${Math.random().toString(36).slice(2, 8)}`;
   const token = await newUser(s, user);
-  const r = await api(s.url, 'POST', '/api/v1/repos', { name }, token);
+  const r = await s.api('POST', '/api/v1/repos', { name }, token);
   if (r.status !== 201) throw new Error(`POST /api/v1/repos ${name}: ${r.status}`);
   return { user, token };
 }
@@ -48,7 +48,7 @@ export async function goodSubmission(s: TestServer, who: { user: string; token: 
  * good with measurements, binaries/x86_64/files.tar.gz made here from `files` (paths relative to /)
  * and manifest.json listing them as the builder does (InstalledEntry: path, type, size, mode, sha256).
  */
-export async function recordGoodBuild(s: TestServer, pkgid: number, files: Record<string, Buffer | string>, opts: Pick<GoodBuildOptions, 'installedSize' | 'compileSeconds'> = {}): Promise<void> {
+export async function recordGoodBuild(s: Pick<TestInstance, 'ctx'>, pkgid: number, files: Record<string, Buffer | string>, opts: Pick<GoodBuildOptions, 'installedSize' | 'compileSeconds'> = {}): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'morphux-bin-'));
   try {
     const root = path.join(tmp, 'root');

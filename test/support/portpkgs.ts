@@ -6,7 +6,7 @@ import path from 'node:path';
 import { packDir } from '../../src/mpm/pack-dir.js';
 import { updateStatus } from '../../src/store/changes/update-status.js';
 import { editManifest, FIXTURES } from './git-client.js';
-import type { TestServer } from './test-server.js';
+import type { TestInstance } from './test-server.js';
 
 /** A fixture packed as a .tgz, package.json edited by `edit`. */
 export async function packFixture(fixture: string, edit?: (p: any) => void): Promise<Buffer> {
@@ -20,11 +20,12 @@ export async function packFixture(fixture: string, edit?: (p: any) => void): Pro
   }
 }
 
-/** POST /api/v1/submit; status and parsed answer. */
-export async function upload(s: Pick<TestServer, 'url'>, tgz: Buffer, token?: string, query = ''): Promise<{ status: number; json: any }> {
+/** POST /api/v1/submit (to a server's url, or through an instance's own `request`); status and parsed answer. */
+export async function upload(s: Pick<TestInstance, 'url'> & Partial<Pick<TestInstance, 'request'>>, tgz: Buffer, token?: string, query = ''): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/gzip' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${s.url}/api/v1/submit${query}`, { method: 'POST', headers, body: new Uint8Array(tgz) });
+  const init: RequestInit = { method: 'POST', headers, body: new Uint8Array(tgz) };
+  const res = await (s.request ? s.request(`/api/v1/submit${query}`, init) : fetch(`${s.url}/api/v1/submit${query}`, init));
   const text = await res.text();
   let json: any = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
@@ -32,14 +33,14 @@ export async function upload(s: Pick<TestServer, 'url'>, tgz: Buffer, token?: st
 }
 
 /** Uploads name@version and marks it built (good unless told), without a VM. */
-export async function goodSubmission(s: TestServer, token: string, name: string, version: string, state: 'good' | 'failed' = 'good'): Promise<number> {
+export async function goodSubmission(s: Pick<TestInstance, 'url' | 'request' | 'ctx'>, token: string, name: string, version: string, state: 'good' | 'failed' = 'good'): Promise<number> {
   const r = await upload(s, await packFixture('hello', (p) => { p.name = name; p.version = version; }), token);
   if (r.status !== 201) throw new Error(`upload ${name} ${version}: ${r.status} ${JSON.stringify(r.json)}`);
   await markBuilt(s, r.json.pkgid, state);
   return r.json.pkgid as number;
 }
 
-export async function markBuilt(s: TestServer, pkgid: number, state: 'good' | 'failed'): Promise<void> {
+export async function markBuilt(s: Pick<TestInstance, 'ctx'>, pkgid: number, state: 'good' | 'failed'): Promise<void> {
   await updateStatus(s.ctx.store, pkgid, {
     message: `test: ${state}`, actor: 'builder',
     change: (st) => { st.state = state; st.reason = state === 'failed' ? 'build' : null; },

@@ -1,6 +1,6 @@
 // Processes below a process, read from /proc (each /proc/<n>/stat names its parent): for killing
-// servers whose children leave the process group (vsftpd sessions, git-http-backend) and for
-// measuring them (bench/memory-under-load.ts).
+// servers whose children leave the process group (vsftpd sessions, git-http-backend), for
+// measuring them (bench/memory-under-load.ts) and for finding what a killed VM left behind.
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Every process below `pid`, children before grandchildren. */
@@ -21,6 +21,18 @@ export async function descendants(pid: number): Promise<number[]> {
     queue = next;
   }
   return out;
+}
+
+/** Processes whose command line mentions `text` (a VM's work dir, a test's marker). */
+export async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(p)) continue;
+    try {
+      if ((await readFile(`/proc/${p}/cmdline`, 'utf8')).includes(text)) pids.push(Number(p));
+    } catch { /* exited */ }
+  }
+  return pids;
 }
 
 /** A field of /proc/<pid>/status in kB (VmRSS, VmHWM, …), null once the process is gone. */

@@ -65,3 +65,18 @@ export function rawChunkedFlood(url: string, head: string, total: number, chunkB
     });
   });
 }
+
+/** Runs `fn` (a flood, say) while sampling this process's RSS; its answer and the RSS growth at
+ *  the peak: what a server in this process held of a body it should not. */
+export async function watchingRss<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number }> {
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+  try {
+    const result = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, growth: peak - rss0 };
+  } finally {
+    clearInterval(sample);
+  }
+}

@@ -29,6 +29,11 @@ export async function storeSnapshot(data: string): Promise<{ head: string; dirty
   };
 }
 
+/** How many commits the store of data dir `data` has (a refusal adds none). */
+export async function storeCommits(data: string): Promise<number> {
+  return Number((await execa('git', ['rev-list', '--count', 'HEAD'], { cwd: path.join(data, 'store') })).stdout);
+}
+
 /** One `it` per case: refused with its status and code, and nothing changed. */
 export function itRefusesEach(cases: Refusal[], snapshot: () => Promise<unknown>): void {
   for (const [what, call, status, code] of cases) {

@@ -7,10 +7,11 @@
 // with openssl in the temp dir (`caFile`, the PEM a client must trust), TLS forced on every login.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { descendants } from './process-tree.js';
 import { freePort } from './server-process.js';
 
 const VSFTPD = '/usr/sbin/vsftpd';
@@ -120,22 +121,4 @@ function answers(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     setTimeout(() => { s.destroy(); resolve(false); }, 1000);
   });
-}
-
-/** Every process below `pid` (from /proc/<n>/stat's parent field). */
-async function descendants(pid: number): Promise<number[]> {
-  const parent = new Map<number, number>();
-  for (const d of await readdir('/proc')) {
-    if (!/^[0-9]+$/.test(d)) continue;
-    try {
-      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* exited */ }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, pp] of parent) if (pp === p) { out.push(child); walk(child); }
-  };
-  walk(pid);
-  return out;
 }

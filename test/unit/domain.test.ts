@@ -3,12 +3,8 @@ import { expect } from 'chai';
 import { checkPackageName, checkTag, isPackageName } from '../../src/domain/names.js';
 import { compareVersions, parseRange, satisfies, versionOfRef } from '../../src/domain/version.js';
 import { parseManifest } from '../../src/domain/manifest.js';
-import { isMorphuxError } from '../../src/domain/errors.js';
+import { codeOf } from '../support/error-codes.js';
 
-const codeOf = (f: () => unknown) => {
-  try { f(); } catch (e) { return isMorphuxError(e) ? e.code : 'other'; }
-  return null;
-};
 
 describe('domain: names', () => {
   for (const ok of ['hello', 'lib-foo', 'gtk+3', 'a.b_c', '0ad']) it(`accepts ${ok}`, () => expect(isPackageName(ok)).to.equal(true));

@@ -1,15 +1,11 @@
 // The push-hook protocol (domain/hook-protocol.ts): the one object-id pattern, git's pre-/post-receive
 // stdin lines, the request the server reads, and the refusal line a pusher sees.
 import { expect } from 'chai';
-import { isMorphuxError } from '../../src/domain/errors.js';
+import { asyncCodeOf } from '../support/error-codes.js';
 import {
   isObjectId, isZeroId, OBJECT_ID, parseHookRequest, parseReceiveInput, parseRefusalLine, refusalLine,
 } from '../../src/domain/hook-protocol.js';
 
-const codeOf = async (f: () => unknown) => {
-  try { await f(); } catch (e) { return isMorphuxError(e) ? e.code : 'other'; }
-  return null;
-};
 const hex = (n: number, c = 'a') => c.repeat(n);
 const SHA1 = '3b18e512dba79e4c8300dd08aeb37f8e728b8dad';
 const SHA256 = '5a2e8f1c9d7b3a6e4f0c2d8b1a9e7f3c5d2b8a4e6f1c3d9b7a5e2f8c4d1b6a3e';
@@ -57,7 +53,7 @@ describe('hook protocol: git\'s pre-/post-receive stdin', () => {
     ['a tab in the ref', `${SHA1} ${SHA1} refs/heads/x\ty`],
   ] as const) {
     it(`refuses a line with ${what} (bad_request)`, async () => {
-      expect(await codeOf(() => parseReceiveInput(`${SHA1} ${SHA1} refs/heads/ok\n${line}\n`))).to.equal('bad_request');
+      expect(await asyncCodeOf(() => parseReceiveInput(`${SHA1} ${SHA1} refs/heads/ok\n${line}\n`))).to.equal('bad_request');
     });
   }
 });
@@ -79,7 +75,7 @@ describe('hook protocol: the request the server reads', () => {
     ['no updates', { repo: 'hello' }],
     ['not an object', 'pre-receive'],
   ] as const) {
-    it(`refuses ${what} (bad_request)`, async () => expect(await codeOf(() => parseHookRequest(body))).to.equal('bad_request'));
+    it(`refuses ${what} (bad_request)`, async () => expect(await asyncCodeOf(() => parseHookRequest(body))).to.equal('bad_request'));
   }
 });
 

@@ -2,11 +2,11 @@
 // explicit flags, the /port rule for names (shared with query URLs), specs, ?installed=, and each
 // failure's code.
 import { expect } from 'chai';
-import { isMorphuxError } from '../../src/domain/errors.js';
 import { installPlan, type EntryFacts, type PlanQuery, type PlanSource } from '../../src/service/install-plan.js';
 import { queryTarget } from '../../src/service/query-target.js';
 import type { IndexedBuild } from '../../src/store/layout/indexed-builds.js';
 import type { PortIndex, PortIndexEntry } from '../../src/store/layout/port-index.js';
+import { refusal } from '../support/error-codes.js';
 
 const T = '2024-01-01T00:00:00Z';
 const BASE = 'http://mpm.test';
@@ -43,11 +43,6 @@ function world(packages: Record<string, PortIndexEntry[]>, legacy: Record<number
 const opts = { publicUrl: BASE, arches: ['x86_64', 'aarch64'] };
 const plan = (src: PlanSource, pkg: string[], more: Partial<PlanQuery> = {}) => installPlan(src, { pkg, ...more }, opts);
 
-async function failure(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try { await p; } catch (e) { if (isMorphuxError(e)) return { code: e.code, message: e.message }; throw e; }
-  throw new Error('expected a failure');
-}
-
 const greetWorld = () => world({
   libgreet: [entry(1, '1.0'), entry(2, '1.1'), entry(3, '2.0'), entry(9, '1.5', { role: 'user' })],
   greet: [entry(4, '1.0', { deps: { libgreet: '>=1.0 <2' } }), entry(5, '1.1', { deps: { libgreet: '>=1.1 <2', libc: '*' } }), entry(8, '1.2', { role: 'user', deps: {} })],
@@ -78,7 +73,7 @@ describe('install plan: resolution', () => {
       const spec = which ? `libgreet@${which}` : 'libgreet';
       const t = await queryTarget(src, 'libgreet', which);
       if ('none' in t) {
-        expect((await failure(plan(src, [spec]))).code).to.equal('not_found');
+        expect((await refusal(plan(src, [spec]))).code).to.equal('not_found');
       } else {
         expect((await plan(src, [spec])).packages.at(-1)!.pkgid).to.equal(t.pkgid);
       }
@@ -127,13 +122,13 @@ describe('install plan: resolution', () => {
     const arm = await plan(src, ['app'], { arch: 'aarch64' });
     expect(arm.packages.map((e) => [e.pkgid, e.arch])).to.deep.equal([[1, 'aarch64'], [3, 'aarch64']]);
     expect(arm.packages[1]!.binaries.url).to.equal(`${BASE}/pkg/3/binaries/aarch64`);
-    let f = await failure(plan(src, ['armonly']));
+    let f = await refusal(plan(src, ['armonly']));
     expect(f.code).to.equal('not_found');
     expect(f.message).to.contain('armonly').and.contain('x86_64');
-    f = await failure(plan(src, ['needsarm']));
+    f = await refusal(plan(src, ['needsarm']));
     expect(f.code).to.equal('not_found');
     expect(f.message).to.contain('armonly').and.contain('x86_64');
-    f = await failure(plan(src, ['app'], { arch: 'riscv64' }));
+    f = await refusal(plan(src, ['app'], { arch: 'riscv64' }));
     expect(f.code).to.equal('not_found');
     expect(f.message).to.contain('riscv64');
   });
@@ -141,19 +136,19 @@ describe('install plan: resolution', () => {
   it('fails with not_found on an unknown name, pkgid, or a submission without a good build', async () => {
     const src = world({ hello: [entry(1, '1.0', { state: 'failed' }), entry(2, '1.1', { state: 'building' })] });
     for (const spec of ['nosuch', '77', `${BASE}/pkg/77`, 'hello', 'hello@1.0', '1']) {
-      const f = await failure(plan(src, [spec]));
+      const f = await refusal(plan(src, [spec]));
       expect(f.code, spec).to.equal('not_found');
     }
-    expect((await failure(plan(src, ['nosuch']))).message).to.contain('nosuch');
-    expect((await failure(plan(src, ['1']))).message).to.contain('hello').and.contain('x86_64');
+    expect((await refusal(plan(src, ['nosuch']))).message).to.contain('nosuch');
+    expect((await refusal(plan(src, ['1']))).message).to.contain('hello').and.contain('x86_64');
   });
 
   it('fails with dependency on an unsatisfiable range, naming the package and the range', async () => {
     const src = world({ lib: [entry(1, '1.0')], app: [entry(2, '1.0', { deps: { lib: '>=2' } })], ghost: [entry(3, '1.0', { deps: { nosuch: '*' } })] });
-    let f = await failure(plan(src, ['app']));
+    let f = await refusal(plan(src, ['app']));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('lib >=2').and.contain('app');
-    f = await failure(plan(src, ['ghost']));
+    f = await refusal(plan(src, ['ghost']));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('nosuch').and.contain('ghost');
   });
@@ -164,20 +159,20 @@ describe('install plan: resolution', () => {
       a: [entry(3, '1.0', { deps: { lib: '>=2' } })],
       b: [entry(4, '1.0', { deps: { lib: '<2' } })],
     });
-    const f = await failure(plan(src, ['a', 'b']));
+    const f = await refusal(plan(src, ['a', 'b']));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('lib <2').and.contain('b');
     // a requested version that a dependency's range excludes
-    const g = await failure(plan(src, ['a', 'lib@1.0']));
+    const g = await refusal(plan(src, ['a', 'lib@1.0']));
     expect(g.code).to.equal('dependency');
     expect(g.message).to.contain('lib >=2').and.contain('requested');
     // one name asked for at two submissions
-    expect((await failure(plan(src, ['lib@1.0', 'lib@2.0']))).code).to.equal('dependency');
+    expect((await refusal(plan(src, ['lib@1.0', 'lib@2.0']))).code).to.equal('dependency');
   });
 
   it('fails with dependency on a cycle', async () => {
     const src = world({ a: [entry(1, '1', { deps: { b: '*' } })], b: [entry(2, '1', { deps: { a: '*' } })] });
-    const f = await failure(plan(src, ['a']));
+    const f = await refusal(plan(src, ['a']));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('cycle: a -> b -> a');
   });
@@ -197,7 +192,7 @@ describe('install plan: resolution', () => {
       [['greet'], { installed: ['greet@x'] }, 'bad_request'],
       [['greet'], { installed: ['Bad@1'] }, 'invalid_name'],
     ];
-    for (const [pkg, more, code] of cases) expect((await failure(plan(src, pkg, more))).code, JSON.stringify([pkg, more])).to.equal(code);
+    for (const [pkg, more, code] of cases) expect((await refusal(plan(src, pkg, more))).code, JSON.stringify([pkg, more])).to.equal(code);
   });
 
   it('reads an entry indexed before dependencies and builds existed from the tree', async () => {

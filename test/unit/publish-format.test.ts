@@ -11,6 +11,7 @@ import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, signWithConte
 import { signRotation, verifyRotation } from '../../src/domain/key-rotation.js';
 import { parseHashReply } from '../../src/publish/ftp-mirror.js';
 import { recordFailure } from '../../src/publish/mirror-state.js';
+import { codeOf } from '../support/error-codes.js';
 
 const k = generateKeyPairSync('ed25519');
 const kid = signingKeyId(k.publicKey);
@@ -23,10 +24,6 @@ const payload = (sequence: number, validDays = 7): IndexPayload => ({
 const id = { name: 'hello', version: '1.0', pkgid: 1, arch: 'x86_64' };
 const key = randomBytes(32);
 const ck = { id: contentKeyId(key), key };
-
-function codeOf(fn: () => unknown): string | null {
-  try { fn(); return null; } catch (e) { return (e as { code?: string }).code ?? 'thrown'; }
-}
 
 describe('publish formats', () => {
   it('round-trips a public key through its pinned text form', () => {
@@ -76,7 +73,7 @@ describe('publish formats', () => {
   for (const [what, bad] of [['a negative installed size', { installed_size: -1 }], ['a manifest sha256 not of 64 hex digits', { manifest_sha256: 'xyz' }], ['a range that is not text', { dependencies: { libgreet: 1 } }]] as const) {
     it(`an index entry with ${what} is not signed, nor accepted`, () => {
       const entry = { ...oldEntry, ...resolution, ...bad } as unknown as IndexEntry;
-      expect(codeOf(() => signIndex({ ...payload(6), artifacts: [entry] }, k.privateKey, kid))).to.equal('thrown');
+      expect(codeOf(() => signIndex({ ...payload(6), artifacts: [entry] }, k.privateKey, kid))).to.equal('other');
       const text = JSON.stringify({ ...payload(6), artifacts: [entry] });
       const envelope = JSON.stringify({ format: 'morphux-signed-index-v1', key_id: kid, signature: signWithContext('morphux-index-v1\n', text, k.privateKey), payload: text });
       expect(codeOf(() => verifySignedIndex(envelope, { trusted, now }))).to.equal('signature_invalid');

@@ -7,26 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { list as tarList } from 'tar';
 import { Readable } from 'node:stream';
-import { isMorphuxError } from '../../src/domain/errors.js';
 import { archiveCommit } from '../../src/repos/archive-commit.js';
 import { createRepo, listRepos, repoExists } from '../../src/repos/create-repo.js';
 import { versionBranchHeads } from '../../src/repos/list-branches.js';
 import { isAncestor, readFileAtCommit } from '../../src/repos/read-at-commit.js';
 import { repoDir } from '../../src/repos/repo-paths.js';
 import { runGit } from '../../src/lib/git.js';
+import { refusal } from '../support/error-codes.js';
 
 const ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_AUTHOR_DATE: '1700000000 +0000', GIT_COMMITTER_DATE: '1700000000 +0000' };
-
-async function expectCode(p: Promise<unknown>, code: string) {
-  try {
-    await p;
-  } catch (e) {
-    expect(isMorphuxError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 /** A commit of `files` (flat names) on top of `parent`, made with plumbing (no hooks run). */
 async function commit(gitdir: string, files: Record<string, string>, parent?: string, message = 'c'): Promise<string> {
@@ -60,8 +49,8 @@ describe('repos (real git)', () => {
     expect(await cfg('core.bare')).to.equal('true');
     expect(await cfg('receive.denyNonFastForwards')).to.equal('false');
     expect(await cfg('http.receivepack')).to.equal('true');
-    await expectCode(createRepo(root, 'hello'), 'already_exists');
-    await expectCode(createRepo(root, '../evil'), 'invalid_name');
+    expect((await refusal(createRepo(root, 'hello'))).code).to.equal('already_exists');
+    expect((await refusal(createRepo(root, '../evil'))).code).to.equal('invalid_name');
     expect(await readdir(root)).to.deep.equal(['hello.git']); // no temp dirs left behind
     await createRepo(root, 'abc');
     await mkdir(path.join(root, 'not a repo.git'));
@@ -98,12 +87,12 @@ describe('repos (real git)', () => {
       expect((await readFileAtCommit(gitdir, c2, 'package.json'))?.toString()).to.equal('{"name":"hello","version":"1.1"}');
       expect(await readFileAtCommit(gitdir, other, 'package.json')).to.equal(null);
       expect(await readFileAtCommit(gitdir, 'f'.repeat(40), 'package.json')).to.equal(null);
-      await expectCode(readFileAtCommit(gitdir, 'HEAD', 'package.json'), 'bad_request');
+      expect((await refusal(readFileAtCommit(gitdir, 'HEAD', 'package.json'))).code).to.equal('bad_request');
     });
 
     it('refuses quarantine paths outside the repo', async () => {
-      await expectCode(readFileAtCommit(gitdir, c1, 'package.json', { GIT_OBJECT_DIRECTORY: os.tmpdir() }), 'bad_request');
-      await expectCode(readFileAtCommit(gitdir, c1, 'package.json', { GIT_OBJECT_DIRECTORY: `${gitdir}/objects/../../abc.git/objects` }), 'bad_request');
+      expect((await refusal(readFileAtCommit(gitdir, c1, 'package.json', { GIT_OBJECT_DIRECTORY: os.tmpdir() }))).code).to.equal('bad_request');
+      expect((await refusal(readFileAtCommit(gitdir, c1, 'package.json', { GIT_OBJECT_DIRECTORY: `${gitdir}/objects/../../abc.git/objects` }))).code).to.equal('bad_request');
       const ok = await readFileAtCommit(gitdir, c1, 'package.json', { GIT_OBJECT_DIRECTORY: path.join(gitdir, 'objects') });
       expect(ok).to.not.equal(null);
     });

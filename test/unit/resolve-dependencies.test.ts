@@ -1,7 +1,7 @@
 // Dependency resolution over an in-memory set of good submissions.
 import { expect } from 'chai';
 import { resolveDependencies, type Candidate } from '../../src/builder/resolve-dependencies.js';
-import { isMorphuxError } from '../../src/domain/errors.js';
+import { refusal } from '../support/error-codes.js';
 
 const world: Candidate[] = [
   { pkgid: 1, name: 'libz', version: '1.2', dependencies: {} },
@@ -14,11 +14,6 @@ const world: Candidate[] = [
 const lookup = async (n: string) => world.filter((c) => c.name === n);
 const root = (deps: Record<string, string>, build: Record<string, string> = {}) => ({ name: 'app', version: '1', dependencies: deps, build_dependencies: build });
 
-async function failure(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try { await p; } catch (e) { if (isMorphuxError(e)) return { code: e.code, message: e.message }; throw e; }
-  throw new Error('expected a failure');
-}
-
 describe('builder: dependency resolution', () => {
   it('picks the highest satisfying version, dependencies first', async () => {
     const r = await resolveDependencies(root({ libfoo: '<2' }), lookup);
@@ -29,22 +24,22 @@ describe('builder: dependency resolution', () => {
     expect(r.map((c) => c.pkgid)).to.deep.equal([2, 4]);
   });
   it('fails with dependency naming a missing package', async () => {
-    const f = await failure(resolveDependencies(root({ nosuch: '*' }), lookup));
+    const f = await refusal(resolveDependencies(root({ nosuch: '*' }), lookup));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('nosuch').and.contain('app');
   });
   it('fails with dependency on an unsatisfiable range', async () => {
-    const f = await failure(resolveDependencies(root({ libz: '>=2' }), lookup));
+    const f = await refusal(resolveDependencies(root({ libz: '>=2' }), lookup));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.contain('libz >=2');
   });
   it('fails with dependency on a cycle', async () => {
-    const f = await failure(resolveDependencies(root({ a: '*' }), lookup));
+    const f = await refusal(resolveDependencies(root({ a: '*' }), lookup));
     expect(f.code).to.equal('dependency');
     expect(f.message).to.match(/cycle: app -> a -> b -> a/);
   });
   it('fails when two ranges on one name conflict', async () => {
-    const f = await failure(resolveDependencies(root({ libz: '<1.3', libfoo: '>=2' }), lookup));
+    const f = await refusal(resolveDependencies(root({ libz: '<1.3', libfoo: '>=2' }), lookup));
     expect(f.code).to.equal('dependency');
   });
 });

@@ -12,22 +12,12 @@ import { MorphuxError } from '../../src/domain/errors.js';
 import { errorResponse } from '../../src/server/error-status.js';
 import { htmlErrors } from '../../src/server/web/html-errors.js';
 import type { AppContext } from '../../src/service/app-context.js';
+import { refusal } from '../support/error-codes.js';
 import { THROTTLE_KINDS, Throttle, type ThrottleKeys, type ThrottleKind } from '../../src/service/throttle.js';
 
 /** A throttle from a partial `throttle:` section, the rest its defaults. */
 const throttle = (section: Record<string, unknown>) => new Throttle(configSchema.parse({ throttle: section }).throttle);
 const rule = (burst: number, per_minute: number) => ({ burst, per_minute });
-
-/** The MorphuxError a call rejects with (fails when it resolves). */
-async function refusal(p: Promise<unknown>): Promise<MorphuxError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof MorphuxError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal, the action was allowed');
-}
 
 async function takeTimes(t: Throttle, n: number, kind: ThrottleKind, keys: ThrottleKeys, cost = 1) {
   for (let i = 0; i < n; i++) await t.take(kind, keys, cost);

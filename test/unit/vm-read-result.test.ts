@@ -8,21 +8,13 @@ import path from 'node:path';
 import { create } from 'tar';
 import { measureInstall } from '../../src/builder/vm/measure-install.js';
 import { readResult } from '../../src/builder/vm/read-result.js';
-import { MorphuxError } from '../../src/domain/errors.js';
+import { refusal } from '../support/error-codes.js';
 
 const RESULT = { version: 1, arch: 'x86_64', error: null, boot_uptime: 3.5, deps: { status: 0 },
   build: { status: 0, failed_step: 0, seconds: 1.25 }, install: { status: 0, failed_step: 0, seconds: 0.5 }, end_uptime: 9 };
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(96, 1)]);
 
-async function expectInfrastructure(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-    expect.fail('no error');
-  } catch (e) {
-    expect(e).to.be.instanceOf(MorphuxError);
-    expect((e as MorphuxError).code).to.equal('infrastructure');
-  }
-}
+const expectInfrastructure = async (p: Promise<unknown>) => expect((await refusal(p)).code).to.equal('infrastructure');
 
 describe('readResult and measureInstall', () => {
   let dir: string;

@@ -3,19 +3,11 @@
 // the console file is capped while the live callback sees everything.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runQemu } from '../../src/builder/vm/run-qemu.js';
-
-async function pidsMentioning(text: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try { if ((await readFile(`/proc/${p}/cmdline`, 'utf8')).includes(text)) out.push(Number(p)); } catch { /* gone */ }
-  }
-  return out;
-}
+import { processesMentioning } from '../support/process-tree.js';
 
 describe('runQemu process group handling', () => {
   let dir: string;
@@ -34,7 +26,7 @@ describe('runQemu process group handling', () => {
     expect(Date.now() - t0).to.be.lessThan(10_000);
     expect(Buffer.concat(seen).toString()).to.include('started');
     expect(await readFile(path.join(dir, 'console.log'), 'utf8')).to.include('started');
-    expect(await pidsMentioning(tag)).to.deep.equal([]);
+    expect(await processesMentioning(tag)).to.deep.equal([]);
   });
 
   it('kills the group when the console stays silent past the idle limit (kind idle)', async () => {
@@ -44,7 +36,7 @@ describe('runQemu process group handling', () => {
     expect(r.timedOut).to.equal(true);
     expect(r.timeoutKind).to.equal('idle');
     expect(Date.now() - t0).to.be.lessThan(10_000);
-    expect(await pidsMentioning(tag)).to.deep.equal([]);
+    expect(await processesMentioning(tag)).to.deep.equal([]);
   });
 
   it('does not count a build that keeps printing as idle', async () => {
@@ -76,7 +68,7 @@ describe('runQemu process group handling', () => {
     const r = await runQemu({ binary: 'bash', args: stub(tag), timeoutSeconds: 60, consoleFile: path.join(dir, 'console.log'), signal: ac.signal });
     expect(r.aborted).to.equal(true);
     expect(r.timedOut).to.equal(false);
-    expect(await pidsMentioning(tag)).to.deep.equal([]);
+    expect(await processesMentioning(tag)).to.deep.equal([]);
   });
 
   it('kills the VM when the process that started it dies (SIGKILL)', async () => {
@@ -87,12 +79,12 @@ describe('runQemu process group handling', () => {
       await runQemu({ binary: 'bash', args: ['-c', 'echo started; sleep 300; : ' + process.env.ORPHAN_TAG], timeoutSeconds: 600, consoleFile: ${JSON.stringify(path.join(dir, 'c.log'))}, onConsole: () => process.stdout.write('up\\n') });`;
     const parent = execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { reject: false, buffer: false, env: { ORPHAN_TAG: tag } });
     await new Promise<void>((resolve) => parent.stdout!.once('data', () => resolve()));
-    expect(await pidsMentioning(tag)).to.have.length(1);
+    expect(await processesMentioning(tag)).to.have.length(1);
     parent.kill('SIGKILL');
     await parent;
     const until = Date.now() + 5000;
-    while ((await pidsMentioning(tag)).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    expect(await pidsMentioning(tag)).to.deep.equal([]);
+    while ((await processesMentioning(tag)).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await processesMentioning(tag)).to.deep.equal([]);
   });
 
   it('reports a binary that does not exist as a spawn error', async () => {

@@ -1,13 +1,9 @@
 // The worker protocol (domain/worker-protocol.ts): its paths as both sides spell them, and the
 // server's readers of a job reference, a log chunk's query and a finish result.
 import { expect } from 'chai';
-import { isMorphuxError } from '../../src/domain/errors.js';
 import { jobKey, parseFinishResult, parseJobRef, parseLogChunkQuery, WORKER_API_PATH, WORKER_ROUTES, workerPaths } from '../../src/domain/worker-protocol.js';
+import { codeOf } from '../support/error-codes.js';
 
-const codeOf = (f: () => unknown) => {
-  try { f(); } catch (e) { return isMorphuxError(e) ? e.code : 'other'; }
-  return null;
-};
 
 describe('worker protocol', () => {
   it('spells the paths a worker calls under the routes the server declares', () => {
