@@ -10,7 +10,8 @@ export interface Lock {
   release(removeCreated?: boolean): Promise<void>;
 }
 
-const alive = (pid: number) => {
+/** Whether a process of this pid is alive (a signal 0 that is not refused as ESRCH). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

@@ -12,6 +12,7 @@ import cliProgress from 'cli-progress';
 import { MorphuxError } from '../../domain/errors.js';
 import type { MpmClient } from '../client.js';
 import { pool } from '../pool.js';
+import { alive } from '../lock.js';
 
 export interface DownloadItem {
   label: string;
@@ -33,15 +34,6 @@ export async function downloadDir(): Promise<string> {
   }
   return mkdtemp(path.join(tmp, `mpm-download-${process.pid}-`));
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 export async function downloadAll(client: MpmClient, items: DownloadItem[], o: { progress: boolean; concurrency?: number }): Promise<void> {
   const bars = o.progress && items.length
