@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       await generateStoreApart(data, { packages: PACKAGES, perPackage: PER, folders: 100, installable: true });
       console.log(`  generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     }
-    await writeFile(path.join(data, 'morphux.yaml'), 'builder:\n  embedded_worker: false\n');
+    await writeFile(path.join(data, 'morphux.yaml'), 'builder:\n  embedded_worker: false\nthrottle:\n  enabled: false\n');
     const server = new ServerProcess(data, await freePort(), { built: !SOURCE, log: path.join(os.tmpdir(), 'bench-plan-server.log') });
     await server.start();
     try {

@@ -24,7 +24,7 @@ interface Run { perSecond: number; acked: number; p50: number; p99: number; comm
 
 async function run(groupMax: number): Promise<Run> {
   const data = await mkdtemp(path.join(os.tmpdir(), 'bench-meta-'));
-  await writeFile(path.join(data, 'morphux.yaml'), `builder:\n  embedded_worker: false\nstore:\n  group_commit_max: ${groupMax}\nlog:\n  level: warn\n`);
+  await writeFile(path.join(data, 'morphux.yaml'), `builder:\n  embedded_worker: false\nthrottle:\n  enabled: false\nstore:\n  group_commit_max: ${groupMax}\nlog:\n  level: warn\n`);
   const token = (await morphux(['user', 'add', 'alice', '--data', data])).trim().split(/\s+/).at(-1)!;
   const server = new ServerProcess(data, await freePort());
   await server.start();

@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     }
     console.log(`  ${picked.length} files, ${mb(bytes)} MiB installed`);
     // no build worker: nothing queued may start a VM beside the measurement
-    await writeFile(path.join(data, 'morphux.yaml'), 'builder:\n  embedded_worker: false\n');
+    await writeFile(path.join(data, 'morphux.yaml'), 'builder:\n  embedded_worker: false\nthrottle:\n  enabled: false\n');
     const server = new ServerProcess(data, await freePort(), { built: !SOURCE, log: path.join(work, 'server.log') });
     await server.start();
     try {

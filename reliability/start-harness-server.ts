@@ -21,7 +21,7 @@ export interface HarnessServer {
 /** built: run dist/cli/morphux.js (as deployed: hooks in plain node) instead of the source through tsx */
 export async function startHarnessServer(o: { worker: boolean; prefix: string; built?: boolean }): Promise<HarnessServer> {
   const data = await mkdtemp(path.join(os.tmpdir(), `${o.prefix}-`));
-  await writeFile(path.join(data, 'morphux.yaml'), YAML.stringify({ builder: { embedded_worker: o.worker }, log: { level: 'info' } }));
+  await writeFile(path.join(data, 'morphux.yaml'), YAML.stringify({ builder: { embedded_worker: o.worker }, throttle: { enabled: false }, log: { level: 'info' } }));
   const adminToken = (await morphux(['user', 'add', 'root', '--admin', '--data', data])).trim();
   const server = new ServerProcess(data, await freePort(), { log: path.join(data, 'serve.log'), built: o.built });
   await server.start();

@@ -2,7 +2,7 @@
 // the test helpers, then the built server (`dist/cli/morphux.js serve`, as `npm start` runs it) runs on that data in
 // a process of its own, so a load generator in the bench process does not share its event loop.
 // close() stops it (and its git children) and removes the data dir.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, ServerProcess } from '../../test/support/server-process.js';
@@ -28,6 +28,8 @@ export async function benchServer<T>(setup: (s: TestServer) => Promise<T>): Prom
     } finally {
       await prep.close();
     }
+    // a benchmark is a script: the throttle a person never meets would stop it
+    await writeFile(path.join(data, 'morphux.yaml'), 'throttle:\n  enabled: false\n', { flag: 'a' });
     const server = new ServerProcess(data, await freePort(), { built: true });
     await server.start();
     return {
