@@ -65,6 +65,9 @@ export const configSchema = z.object({
     scratch_disk_mib: z.number().int().min(256).default(4096),
     /** largest build log kept, bytes; the rest is cut */
     log_max_bytes: z.number().int().min(4096).default(8 * 1024 * 1024),
+    /** start build VMs by restoring a saved state of the booted base VM (made once per image, QEMU
+     *  and VM settings); false: every VM boots cold. A restore that fails boots cold anyway. */
+    snapshot: z.boolean().default(true),
   }).strict().prefault({}),
   store: z.object({
     /** most metadata changes (comments, votes, tags, reports, build statuses) that one store commit

@@ -24,6 +24,7 @@ export function runnerFor(config: LoadedConfig, log: ReturnType<typeof createLog
     accel: config.builder.accel,
     scratchDiskMib: config.builder.scratch_disk_mib,
     logMaxBytes: config.builder.log_max_bytes,
+    snapshot: config.builder.snapshot,
   });
 }
 

@@ -26,6 +26,8 @@ describe('builder fidelity and isolation (real VMs, trust-probe built twice)', f
   const workDirs: string[] = [];
   const outcomes: BuildOutcome[] = [];
   const logs: string[] = [];
+  const buildStarted: number[] = [];
+  const buildEnded: number[] = [];
 
   async function build(pkgid: number): Promise<BuildOutcome> {
     const workDir = await mkdtemp(path.join(tmpdir(), `builder-trust-${pkgid}-`));
@@ -37,7 +39,10 @@ describe('builder fidelity and isolation (real VMs, trust-probe built twice)', f
       onLog: (c) => { liveBytes[pkgid - 1] = (liveBytes[pkgid - 1] ?? 0) + c.length; },
     };
     const t0 = Date.now();
+    buildStarted[pkgid - 1] = t0;
     const o = await runner.run(job);
+    buildEnded[pkgid - 1] = Date.now();
+    if (pkgid > outcomes.length) outcomes.push(o);
     console.log(`      trust-probe build ${pkgid}: ${o.state} in ${((Date.now() - t0) / 1000).toFixed(1)} s, phases ${JSON.stringify(o.phases)}`);
     logs.push(await readFile(o.logFile, 'utf8'));
     return o;
@@ -46,7 +51,7 @@ describe('builder fidelity and isolation (real VMs, trust-probe built twice)', f
   before(async function () {
     this.timeout(900_000);
     await ensureImage({ imageDir: config.imageDir, arch: 'x86_64', suite: config.builder.suite, log: silentLogger });
-    outcomes.push(await build(1));
+    await build(1);
   });
   after(async () => { for (const d of workDirs) await rm(d, { recursive: true, force: true }); });
 
@@ -121,5 +126,20 @@ describe('builder fidelity and isolation (real VMs, trust-probe built twice)', f
     expect(o.state, `${o.message}\n${logs[1].slice(-2000)}`).to.equal('good');
     expect(logs[1]).to.include('TRUST: isolation ok');
     expect(o.measurements!.modified_files).to.deep.equal(['/etc/motd']);
+  });
+
+  it('starts each VM from the saved state with its own entropy and the host\'s clock', () => {
+    expect(outcomes[1], 'the second build').to.not.equal(undefined);
+    const fresh = logs.map((l) => /TRUST: random=([0-9a-f]{32}) uuid=(\S+) clock=(\d+)/.exec(l));
+    for (const [i, f] of fresh.entries()) {
+      expect(f, logs[i].slice(0, 2000)).to.not.equal(null);
+      // the build ran within the last few minutes, and the guest's clock says so (the saved one is older)
+      expect(Number(f![3])).to.be.within(buildStarted[i] / 1000 - 5, buildEnded[i] / 1000 + 5);
+    }
+    expect(fresh[0]![1], 'random bytes').to.not.equal(fresh[1]![1]);
+    expect(fresh[0]![2], 'kernel UUIDs').to.not.equal(fresh[1]![2]);
+    // both were restored (config builder.snapshot, on by default), not booted cold
+    expect(config.builder.snapshot).to.equal(true);
+    for (const o of outcomes) expect(o.phases.restore_seconds, JSON.stringify(o.phases)).to.be.a('number');
   });
 });

@@ -78,7 +78,8 @@ finish() {
   fi
   B=0; [ -n "$BUILD" ] && set -- $BUILD && B=$3
   E=null; [ -n "$ERROR" ] && E="\\"$ERROR\\""
-  echo "{\\"version\\":1,\\"arch\\":\\"$(uname -m)\\",\\"error\\":$E,\\"boot_uptime\\":$B,\\"deps\\":{\\"status\\":$DEPS},\\"build\\":$(pjson "$BUILD"),\\"install\\":$(pjson "$INSTALL"),\\"end_uptime\\":$(cut -d' ' -f1 /proc/uptime)}" > $M/result.json
+  G=null; [ -n "$MORPHUX_GO_UPTIME" ] && G=$MORPHUX_GO_UPTIME
+  echo "{\\"version\\":1,\\"arch\\":\\"$(uname -m)\\",\\"error\\":$E,\\"boot_uptime\\":$B,\\"go_uptime\\":$G,\\"deps\\":{\\"status\\":$DEPS},\\"build\\":$(pjson "$BUILD"),\\"install\\":$(pjson "$INSTALL"),\\"end_uptime\\":$(cut -d' ' -f1 /proc/uptime)}" > $M/result.json
   if mounted /base && mount --bind $S /base/mnt; then
     chroot /base tar --numeric-owner -C /mnt -cf - meta u2 > $MORPHUX_RESULT_DEV
     umount /base/mnt
@@ -89,7 +90,7 @@ finish() {
   echo "==> morphux: result written"
   poweroff -f
 }
-mount -t ext4 -o ro,noload $MORPHUX_ROOT_DEV /base || { ERROR="cannot mount the base root"; finish; }
+mounted /base || mount -t ext4 -o ro,noload $MORPHUX_ROOT_DEV /base || { ERROR="cannot mount the base root"; finish; }
 mount -t overlay overlay -o lowerdir=/base,upperdir=$S/u1,workdir=$S/w1 /ovl || { ERROR="cannot mount overlay 1"; finish; }
 for a in /work/deps/*; do
   [ -f "$a" ] || continue

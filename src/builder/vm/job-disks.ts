@@ -53,15 +53,43 @@ export async function makeJobDisks(job: BuildJob, opts: JobDiskOptions): Promise
       build, install, timeout_seconds: job.timeoutSeconds,
       dependencies: job.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version })),
     }, null, 2) + '\n');
-    const mk = await execa('mkfs.ext4', [
-      '-q', '-F', '-O', '^has_journal', '-E', 'root_owner=0:0', '-L', 'morphux-work',
-      '-d', stage, workDisk, `${opts.scratchDiskMib}M`,
-    ], { reject: false, all: true });
-    if (mk.exitCode !== 0) throw new MorphuxError('infrastructure', `mkfs.ext4 of the work disk failed: ${mk.all}`);
+    await mkfsWork(stage, workDisk, opts.scratchDiskMib);
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
-  const fh = await open(resultDisk, 'w');
-  try { await fh.truncate(opts.resultDiskMib * 1024 * 1024); } finally { await fh.close(); }
+  await sparseFile(resultDisk, opts.resultDiskMib);
   return { workDisk, resultDisk };
+}
+
+/**
+ * The disks a VM is saved with (vm-snapshot.ts): of the exact sizes of a job's (a restored guest
+ * sees the sizes it was saved with), the work disk holding only guest/run.sh and guest/waiter.sh.
+ */
+export async function makePlaceholderDisks(dir: string, o: { scratchDiskMib: number; resultDiskMib: number; run: string; waiter: string }): Promise<JobDisks> {
+  const stage = path.join(dir, 'stage');
+  const workDisk = path.join(dir, 'work.ext4');
+  const resultDisk = path.join(dir, 'result.img');
+  await mkdir(path.join(stage, 'guest'), { recursive: true });
+  try {
+    await writeFile(path.join(stage, 'guest/run.sh'), o.run, { mode: 0o755 });
+    await writeFile(path.join(stage, 'guest/waiter.sh'), o.waiter, { mode: 0o755 });
+    await mkfsWork(stage, workDisk, o.scratchDiskMib);
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+  await sparseFile(resultDisk, o.resultDiskMib);
+  return { workDisk, resultDisk };
+}
+
+async function mkfsWork(stage: string, workDisk: string, mib: number): Promise<void> {
+  const mk = await execa('mkfs.ext4', [
+    '-q', '-F', '-O', '^has_journal', '-E', 'root_owner=0:0', '-L', 'morphux-work',
+    '-d', stage, workDisk, `${mib}M`,
+  ], { reject: false, all: true });
+  if (mk.exitCode !== 0) throw new MorphuxError('infrastructure', `mkfs.ext4 of the work disk failed: ${mk.all}`);
+}
+
+async function sparseFile(file: string, mib: number): Promise<void> {
+  const fh = await open(file, 'w');
+  try { await fh.truncate(mib * 1024 * 1024); } finally { await fh.close(); }
 }

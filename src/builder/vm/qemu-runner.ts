@@ -1,6 +1,6 @@
 // QemuRunner: the VmRunner that builds one package in a fresh QEMU VM (no network, pristine
 // read-only base root, per-build disks), then reads the guest's result tar and measures the install.
-import { copyFile, open, writeFile } from 'node:fs/promises';
+import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
 import { isMorphuxError } from '../../domain/errors.js';
@@ -13,6 +13,7 @@ import { packBinaries } from './pack-binaries.js';
 import { qemuArgs } from './qemu-args.js';
 import { readResult, type GuestResult } from './read-result.js';
 import { runQemu, type QemuRun } from './run-qemu.js';
+import { discardSnapshot, ensureSnapshot, handIn, incomingArgs, qmpArgs, snapshotArgs, socketDir, type SnapshotSpec } from './vm-snapshot.js';
 import type { BuildJob, BuildOutcome, FailureReason, PhaseTimes, VmRunner } from './vm-types.js';
 
 export interface QemuRunnerOptions {
@@ -29,6 +30,8 @@ export interface QemuRunnerOptions {
   resultDiskMib?: number;
   /** the build log kept is cut at this many bytes (config builder.log_max_bytes) */
   logMaxBytes?: number;
+  /** start each VM by restoring a saved state of the booted base VM (config builder.snapshot) */
+  snapshot?: boolean;
 }
 
 const cut = (s: string, n = 160): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -37,7 +40,7 @@ export class QemuRunner implements VmRunner {
   private readonly o: Required<QemuRunnerOptions>;
 
   constructor(opts: QemuRunnerOptions) {
-    this.o = { suite: 'bookworm', accel: 'auto', scratchDiskMib: 4096, resultDiskMib: 2048, logMaxBytes: 8 * 1024 * 1024, ...opts };
+    this.o = { suite: 'bookworm', accel: 'auto', scratchDiskMib: 4096, resultDiskMib: 2048, logMaxBytes: 8 * 1024 * 1024, snapshot: true, ...opts };
   }
 
   async run(job: BuildJob): Promise<BuildOutcome> {
@@ -51,15 +54,38 @@ export class QemuRunner implements VmRunner {
       const profile = archProfile(job.arch);
       const image = await ensureImage({ imageDir: this.o.imageDir, arch: job.arch, suite: this.o.suite, log });
       const accel = await chooseAccel(this.o.accel, profile, image, log);
-      const disks = await makeJobDisks(job, { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib, logMaxBytes: this.o.logMaxBytes });
-      const args = qemuArgs({ profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, disks });
-      log.info({ accel }, 'build VM starting');
-      vm = await runQemu({
+      const diskOptions = { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib, logMaxBytes: this.o.logMaxBytes };
+      let disks = await makeJobDisks(job, diskOptions);
+      const run = (args: string[], hand?: (stdin: import('node:stream').Writable) => Promise<void>) => runQemu({
         binary: profile.qemuBinary, args, timeoutSeconds: job.timeoutSeconds, idleSeconds: job.idleSeconds, consoleFile,
         consoleMaxBytes: this.o.logMaxBytes + 64 * 1024,
-        onConsole: job.onLog, signal: job.signal,
+        onConsole: job.onLog, signal: job.signal, handIn: hand,
       });
-      log.info({ exit: vm.exitCode, seconds: vm.seconds, timed_out: vm.timedOut }, 'build VM ended');
+      const spec: SnapshotSpec = { profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib };
+      const state = this.o.snapshot ? await ensureSnapshot(spec, log).catch(() => null) : null;
+      let restored: QemuRun | null = null;
+      if (state) {
+        log.info({ accel, state }, 'build VM starting from a snapshot');
+        const sockets = await socketDir();
+        const socket = path.join(sockets, 'qmp');
+        try {
+          restored = await run([...snapshotArgs(spec, disks), ...incomingArgs(state), ...qmpArgs(socket)], (stdin) => handIn(socket, stdin, 30_000));
+        } finally {
+          await rm(sockets, { recursive: true, force: true });
+        }
+        if (restored.handInError !== undefined && !restored.aborted) {
+          log.warn({ state, why: restored.handInError, stderr: restored.stderrTail.trim().split('\n').pop() }, 'build VM: restoring the snapshot failed; booting cold');
+          await discardSnapshot(state);
+          disks = await makeJobDisks(job, diskOptions);
+          restored = null;
+        }
+      }
+      if (restored) vm = restored;
+      else {
+        log.info({ accel }, 'build VM starting');
+        vm = await run(qemuArgs({ profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, disks }));
+      }
+      log.info({ exit: vm.exitCode, seconds: vm.seconds, timed_out: vm.timedOut, restored: vm.handInSeconds !== undefined }, 'build VM ended');
       return await this.outcome(job, vm, disks.resultDisk, { logFile, consoleFile, fail });
     } catch (e) {
       log.error({ err: e }, 'build VM machinery failed');
@@ -95,8 +121,13 @@ export class QemuRunner implements VmRunner {
     }
     await this.keepLog(res.buildLog, f.logFile);
     const g = res.result;
+    // boot: VM start to the first build command. A restored guest's uptime resumed at the saved
+    // one, so its boot is the host's time to the hand-in plus the guest's time from there.
+    const restoredIn = vm.handInSeconds;
+    const boot = restoredIn !== undefined && g.go_uptime != null ? restoredIn + Math.max(0, g.boot_uptime - g.go_uptime) : g.boot_uptime;
     const phases: Partial<PhaseTimes> = {
-      boot_seconds: g.boot_uptime, total_seconds: vm.seconds,
+      boot_seconds: Math.round(boot * 1000) / 1000, total_seconds: vm.seconds,
+      ...(restoredIn !== undefined ? { restore_seconds: Math.round(restoredIn * 1000) / 1000 } : {}),
       ...(g.build ? { build_seconds: g.build.seconds } : {}), ...(g.install ? { install_seconds: g.install.seconds } : {}),
     };
     const failure = this.guestFailure(job, g);

@@ -15,6 +15,8 @@ const guestResult = z.object({
   arch: z.string(),
   error: z.string().nullable(),
   boot_uptime: z.number(),
+  /** the guest's uptime when a restored VM got its hand-in line (vm-snapshot.ts); null after a cold boot */
+  go_uptime: z.number().nullable().optional(),
   deps: z.object({ status: z.number().int() }),
   build: phaseResult,
   install: phaseResult,

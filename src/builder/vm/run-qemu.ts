@@ -18,6 +18,9 @@ export interface QemuRun {
   consoleTail: string;
   pid: number | undefined;
   seconds: number;
+  /** with handIn: seconds from the start to the hand-in done, or why it failed (the VM was killed) */
+  handInSeconds?: number;
+  handInError?: string;
 }
 
 export interface RunQemuInput {
@@ -31,6 +34,9 @@ export interface RunQemuInput {
   consoleMaxBytes?: number;
   onConsole?: (chunk: Buffer) => void;
   signal?: AbortSignal;
+  /** a restored VM's hand-in (vm-snapshot.ts): QEMU's stdin becomes a pipe given to it; when it
+   *  throws, the VM is killed and the run reports handInError */
+  handIn?: (stdin: import('node:stream').Writable) => Promise<void>;
 }
 
 const TAIL = 4096;
@@ -39,7 +45,7 @@ const tail = (s: string, chunk: Buffer): string => (s + chunk.toString('utf8')).
 export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   const t0 = process.hrtime.bigint();
   const out = createWriteStream(i.consoleFile);
-  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', i.binary, ...i.args], { detached: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', i.binary, ...i.args], { detached: true, stdin: i.handIn ? 'pipe' : 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
   let timedOut = false;
   let timeoutKind: QemuRun['timeoutKind'] = null;
   let written = 0;
@@ -75,6 +81,15 @@ export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
     else idle = setTimeout(expire('idle'), i.idleSeconds * 1000);
   }
   armIdle();
+  let handInSeconds: number | undefined;
+  let handInError: string | undefined;
+  if (i.handIn && child.stdin) {
+    child.stdin.on('error', () => undefined); // QEMU gone: the exit tells
+    i.handIn(child.stdin).then(
+      () => { handInSeconds = Number(process.hrtime.bigint() - t0) / 1e9; },
+      (e: Error) => { handInError = e.message; killGroup(); },
+    );
+  }
   const onAbort = (): void => { aborted = true; killGroup(); };
   if (i.signal?.aborted) onAbort();
   i.signal?.addEventListener('abort', onAbort, { once: true });
@@ -90,5 +105,6 @@ export async function runQemu(i: RunQemuInput): Promise<QemuRun> {
   return {
     exitCode: r.exitCode, timedOut, timeoutKind, aborted, spawnError, stderrTail, consoleTail, pid: child.pid,
     seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    ...(i.handIn ? { handInSeconds, handInError: handInError ?? (handInSeconds === undefined ? 'QEMU ended before the hand-in' : undefined) } : {}),
   };
 }

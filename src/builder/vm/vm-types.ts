@@ -51,6 +51,8 @@ export interface PhaseTimes {
   install_seconds: number;
   /** VM process start to its exit */
   total_seconds: number;
+  /** a VM restored from a snapshot (vm-snapshot.ts): its start to the guest running and handed its job */
+  restore_seconds: number;
 }
 
 export interface BuildOutcome {
