@@ -1,7 +1,7 @@
 // Reads one file of a mirror for mpm: ftp:// or ftps:// (basic-ftp, anonymous unless the URL has
 // a user and password) or http(s):// (node:http/https, redirects followed). TLS trusts the system's
 // CAs plus the user's --ca-file. Bounded in size, streamed with progress; errors are MorphuxErrors.
-import { Client } from 'basic-ftp';
+import type { Client } from 'basic-ftp';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -30,6 +30,8 @@ export class MirrorSource {
 
   private async client(): Promise<Client> {
     if (this.ftp && !this.ftp.closed) return this.ftp;
+    // loaded on use: an ESM bundle of mpm hoists a package's static import to its start
+    const { Client } = await import('basic-ftp');
     const c = new Client(30_000);
     try {
       await c.access({

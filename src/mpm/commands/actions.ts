@@ -16,8 +16,8 @@ export async function mpmSubmit(client: MpmClient, print: Print, dir: string): P
     const m = JSON.parse(await readFile(`${dir}/package.json`, 'utf8')) as { name?: unknown; version?: unknown };
     if (typeof m.name === 'string' && typeof m.version === 'string' && /^[A-Za-z0-9][A-Za-z0-9._+-]{0,100}$/.test(`${m.name}-${m.version}`)) filename = `${m.name}-${m.version}.tgz`;
   } catch { /* the server says what is wrong with it */ }
-  const res = await client.request('POST', `/api/v1/submit?filename=${encodeURIComponent(filename)}`, { body: new Uint8Array(tgz), contentType: 'application/gzip' });
-  const r = (await res.json()) as { pkgid: number; pkgurl: string; submission: { name: string; version: string } };
+  const res = await client.request('POST', `/api/v1/submit?filename=${encodeURIComponent(filename)}`, { body: tgz, contentType: 'application/gzip' });
+  const r = await res.json<{ pkgid: number; pkgurl: string; submission: { name: string; version: string } }>();
   print(r, () => `pkgid ${r.pkgid}\npkgurl ${r.pkgurl}`);
 }
 

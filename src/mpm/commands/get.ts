@@ -9,8 +9,6 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import cliProgress from 'cli-progress';
-import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import { checkPackageName } from '../../domain/names.js';
 import { checkVersion } from '../../domain/version.js';
@@ -55,7 +53,7 @@ export async function resolvePkgurl(client: MpmClient, queryUrl: string): Promis
   for (let hops = 0; !/\/pkg\/[0-9]+$/.test(new URL(url).pathname); hops++) {
     if (hops > 5) throw new MorphuxError('bad_request', `too many redirects from ${queryUrl}`);
     const res = await client.request('GET', url, { redirect: 'manual' });
-    await res.body?.cancel();
+    res.discard();
     const loc = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !loc) throw new MorphuxError('bad_request', `${url} did not redirect to a pkgurl`);
     url = client.onOrigin(loc, `a redirect from ${url}`, url);
@@ -71,15 +69,17 @@ function checkedIdentity(s: { name?: unknown; version?: unknown }): { name: stri
 async function download(client: MpmClient, url: string, label: string, progress: boolean): Promise<Buffer> {
   const res = await client.request('GET', url);
   const total = Number(res.headers.get('content-length') ?? 0);
-  const bar = progress && res.body
+  // loaded only when a bar is shown
+  const cliProgress = progress ? (await import('cli-progress')).default : null;
+  const bar = cliProgress
     ? new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;
   bar?.start(total || 1, 0);
   const chunks: Buffer[] = [];
   let n = 0;
   try {
-    for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
-      chunks.push(Buffer.from(c));
+    for await (const c of res.body) {
+      chunks.push(c);
       n += c.length;
       if (bar) {
         if (!total) bar.setTotal(n);
@@ -105,8 +105,9 @@ export async function mpmGet(client: MpmClient, spec: string, opts: GetOptions):
   let extracted: string | null = null;
   if (opts.extract) {
     await mkdir(opts.extract, { recursive: true });
+    const tar = await import('tar');
     // tar refuses absolute paths, ".." and writing through links that lead outside
-    await pipeline(Readable.from([bytes]), tar.x({ cwd: opts.extract, strict: true, preserveOwner: false, filter: (_p, e) => ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as tar.ReadEntry).type) }));
+    await pipeline(Readable.from([bytes]), tar.x({ cwd: opts.extract, strict: true, preserveOwner: false, filter: (_p, e) => ['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link'].includes((e as import('tar').ReadEntry).type) }));
     extracted = path.resolve(opts.extract);
   } else {
     file = path.resolve(opts.output ?? `${name}-${version}-${pkgid}.tgz`);

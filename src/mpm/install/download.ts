@@ -7,10 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import cliProgress from 'cli-progress';
 import { MorphuxError } from '../../domain/errors.js';
-import type { MpmClient } from '../client.js';
+import { cutShort, type MpmClient } from '../client.js';
+import { churned } from '../memory.js';
 import { pool } from '../pool.js';
 import { alive } from '../lock.js';
 
@@ -36,7 +35,9 @@ export async function downloadDir(): Promise<string> {
 }
 
 export async function downloadAll(client: MpmClient, items: DownloadItem[], o: { progress: boolean; concurrency?: number }): Promise<void> {
-  const bars = o.progress && items.length
+  // cli-progress is loaded only when a bar is shown (7 MiB of a process that shows none)
+  const cliProgress = o.progress && items.length ? (await import('cli-progress')).default : null;
+  const bars = cliProgress
     ? new cliProgress.MultiBar({ format: '{label} [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;
   const width = Math.max(...items.map((i) => i.label.length));
@@ -60,10 +61,14 @@ async function downloadOne(client: MpmClient, it: DownloadItem, progress: (n: nu
       if (n > it.size) return cb(new MorphuxError('digest_mismatch', `${it.label}: the archive is over the ${it.size} bytes the plan says (${it.url})`));
       hash.update(chunk);
       progress(n);
+      churned(chunk.length);
       cb(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb((res.body ?? new ReadableStream()) as import('node:stream/web').ReadableStream), check, createWriteStream(it.file, { flags: 'wx', mode: 0o600 }));
+  await pipeline(res.body, check, createWriteStream(it.file, { flags: 'wx', mode: 0o600 })).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' ? cutShort(e, client.server) : e;
+  });
   const sha256 = hash.digest('hex');
   if (n !== it.size || sha256 !== it.sha256) {
     throw new MorphuxError('digest_mismatch', `${it.label}: the archive has ${n} bytes, sha256 ${sha256}; the plan says ${it.size} bytes, ${it.sha256} (${it.url})`, { url: it.url });

@@ -7,6 +7,7 @@ import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, symlinkSync, writ
 import * as tar from 'tar';
 import { MorphuxError } from '../../domain/errors.js';
 import type { FileEntry } from '../db.js';
+import { churned } from '../memory.js';
 
 const TYPES: Record<string, FileEntry['type'] | undefined> = {
   File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink',
@@ -33,7 +34,9 @@ export function scanArchive(file: string, pkg: string, entries: FileEntry[], sta
   const fds = new Set<number>();
   try {
     tar.t({
-      file, sync: true, strict: true,
+      // read and inflated 128 KiB at a time: whole (tar's default under 16 MiB), an archive and all
+      // it inflates to would be in memory at once
+      file, sync: true, strict: true, maxReadSize: 128 << 10,
       onReadEntry: (entry: tar.ReadEntry) => {
         const p = entryPath(pkg, entry.path);
         const type = TYPES[entry.type];
@@ -80,6 +83,7 @@ function readFileEntry(pkg: string, entry: tar.ReadEntry, e: FileEntry, to: stri
   entry.on('data', (c: Buffer) => {
     hash.update(c);
     if (fd !== null) for (let off = 0; off < c.length;) off += writeSync(fd, c, off);
+    churned(c.length);
   });
   entry.on('end', () => {
     const sha256 = hash.digest('hex');

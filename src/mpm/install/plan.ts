@@ -6,7 +6,7 @@ import { MorphuxError } from '../../domain/errors.js';
 import { isPackageName } from '../../domain/names.js';
 import { decodeUtf8, parseUntrustedJson } from '../../domain/untrusted-text.js';
 import { isVersion } from '../../domain/version.js';
-import type { MpmClient } from '../client.js';
+import type { MpmClient, MpmResponse } from '../client.js';
 import type { Db } from '../db.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');
@@ -41,15 +41,8 @@ const MAX_PLAN_BYTES = 32 << 20;
 const invalid = (why: string) => new MorphuxError('bad_request', `the server's install plan is invalid: ${why}`);
 
 /** Reads a whole body, refusing more than `max` bytes. */
-export async function readLimited(res: Response, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
-    n += c.length;
-    if (n > max) throw new MorphuxError('too_large', `${what} is over ${max} bytes`);
-    chunks.push(Buffer.from(c));
-  }
-  return Buffer.concat(chunks);
+export function readLimited(res: MpmResponse, max: number, what: string): Promise<Buffer> {
+  return res.buffer(max, what);
 }
 
 export async function fetchPlan(client: MpmClient, queries: string[], archName: string, installed: Db): Promise<Plan> {
