@@ -11,6 +11,8 @@ export const ENVELOPE_FORMAT = 'morphux-signed-index-v1';
 const INDEX_CONTEXT = `${INDEX_FORMAT}\n`;
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
+/** a file under the mirror's pool/, relative to its root, never climbing */
+const poolPath = z.string().regex(/^pool\/[A-Za-z0-9._+~/-]+$/).refine((p) => !p.split('/').includes('..'));
 
 export const indexEntrySchema = z.object({
   name: z.string().min(1),
@@ -18,7 +20,7 @@ export const indexEntrySchema = z.object({
   pkgid: z.number().int().positive(),
   arch: z.string().min(1),
   /** the encrypted artifact, relative to the mirror's root */
-  path: z.string().regex(/^pool\/[A-Za-z0-9._+~/-]+$/).refine((p) => !p.split('/').includes('..')),
+  path: poolPath,
   /** its detached signature (.sig), relative to the mirror's root */
   sig_path: z.string().regex(/^pool\/[A-Za-z0-9._+~/-]+\.sig$/).refine((p) => !p.split('/').includes('..')),
   /** size and sha256 of the encrypted artifact, as on the mirror */
@@ -38,8 +40,17 @@ export const indexEntrySchema = z.object({
   dependencies: z.record(z.string().min(1), z.string()).optional(),
   /** bytes the install takes (status.json's build of this arch: regular files, each inode once) */
   installed_size: z.number().int().nonnegative().optional(),
-  /** sha256 of the build's manifest (binaries/<arch>/manifest.json as committed, the bytes served) */
+  /** sha256 of the build's manifest in clear (binaries/<arch>/manifest.json as committed, the
+   *  bytes the server serves; what an install plan's manifest.sha256 is) */
   manifest_sha256: hex(64).optional(),
+  /** that manifest sealed like the artifact (sealed-artifact.ts sealManifest: under key_id, bound
+   *  to this artifact), on the mirror beside it, relative to its root */
+  manifest_path: poolPath.optional(),
+  /** size and sha256 of the sealed manifest, as on the mirror (checked before it is decrypted;
+   *  manifest_sha256 after). An index of plain manifests (manifest_path without these) predates
+   *  sealing: mpm install refuses such an entry as unavailable */
+  manifest_sealed_size: z.number().int().nonnegative().optional(),
+  manifest_sealed_sha256: hex(64).optional(),
 }).strict();
 export type IndexEntry = z.infer<typeof indexEntrySchema>;
 

@@ -3,16 +3,23 @@
 // derives what is missing from the store's HEAD and builds it; a crash before the catalog is
 // written only means the artifact is built again (it was never uploaded: uploads read the catalog).
 // Each entry carries what a client resolves with offline (dependencies, installed_size,
-// manifest_sha256); entries built before those fields existed get them from HEAD on the next refresh.
-import { mkdir, readFile } from 'node:fs/promises';
+// manifest_sha256) and the build's manifest itself, sealed like the artifact under the artifact's
+// content key (sealManifest) and kept as artifacts/<manifest_path> for the mirrors. Entries built
+// before those fields existed get them from HEAD on the next refresh, and so do entries whose
+// manifest was published in clear (manifest_path without manifest_sealed_sha256): their manifest
+// is sealed, the plain local copy removed (push-mirror.ts removes it from the mirrors).
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isMorphuxError } from '../domain/errors.js';
+import { sealManifest } from '../domain/sealed-artifact.js';
 import type { Logger } from '../lib/logger.js';
 import { atomicWrite, atomicWriteJson } from '../lib/atomic-write.js';
 import { buildArtifact, type CatalogEntry } from './build-artifact.js';
-import { listCommittedBinaries, readCommitted, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
+import { listCommittedBinaries, readCommitted, readCommittedManifest, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
 import type { Compression } from './compress-binaries.js';
 import type { PublishKeys } from './publish-keys.js';
-import type { PublishPaths } from './publish-paths.js';
+import { isPlainManifestPath, remoteManifestPath, type PublishPaths } from './publish-paths.js';
 
 interface CatalogDoc {
   artifacts: CatalogEntry[];
@@ -44,7 +51,7 @@ export class ArtifactCatalog {
 
   /** Builds the missing artifacts with the active keys; returns those built. */
   async refresh(keys: PublishKeys, compression: Compression, log: Logger): Promise<CatalogEntry[]> {
-    await this.backfill(log);
+    await this.backfill(keys, log);
     const todo = await this.unbuilt();
     if (todo.length === 0) return [];
     const signing = await keys.signingKey();
@@ -63,27 +70,80 @@ export class ArtifactCatalog {
       await mkdir(path.dirname(this.localFile(a.entry.path)), { recursive: true });
       await atomicWrite(this.localFile(a.entry.sig_path), a.sig);
       await atomicWrite(this.localFile(a.entry.path), a.sealed);
-      entries.push(a.entry);
-      built.push(a.entry);
+      const entry = await this.withManifest(a.entry, keys, log);
+      entries.push(entry);
+      built.push(entry);
       await atomicWriteJson(this.p.catalog, { artifacts: entries } satisfies CatalogDoc);
       log.info({ pkgid: b.pkgid, arch: b.arch, path: a.entry.path, size: a.entry.size }, 'artifact built');
     }
     return built;
   }
 
-  /** Adds the resolution fields to entries built before they existed (once: `dependencies` is then set). */
-  private async backfill(log: Logger): Promise<void> {
+  /**
+   * Adds the resolution fields to entries built before they existed (once: `dependencies` is then
+   * set), and a sealed manifest to those without one or with one published in clear (once:
+   * `manifest_sealed_sha256` is then set; an entry whose build has no manifest at HEAD has no
+   * manifest_sha256 and is left as it is). The plain local copies are removed once the catalog no
+   * longer names them.
+   */
+  private async backfill(keys: PublishKeys, log: Logger): Promise<void> {
     const entries = await this.entries();
     let changed = 0;
+    const retired: string[] = [];
     for (const [i, e] of entries.entries()) {
-      if (e.dependencies !== undefined) continue;
-      const sub = await readCommittedSubmission(this.storeRoot, e.pkgid);
-      if (!sub) continue;
-      entries[i] = { ...e, ...(await readResolutionFacts(this.storeRoot, e.pkgid, e.arch, sub)) };
+      let next = e;
+      if (next.dependencies === undefined) {
+        const sub = await readCommittedSubmission(this.storeRoot, e.pkgid);
+        if (!sub) continue;
+        next = { ...next, ...(await readResolutionFacts(this.storeRoot, e.pkgid, e.arch, sub)) };
+      }
+      if (next.manifest_sealed_sha256 === undefined) next = await this.withManifest(next, keys, log);
+      if (next === e) continue;
+      if (e.manifest_path && e.manifest_path !== next.manifest_path && isPlainManifestPath(e.manifest_path)) retired.push(e.manifest_path);
+      entries[i] = next;
       changed++;
     }
     if (changed === 0) return;
     await atomicWriteJson(this.p.catalog, { artifacts: entries } satisfies CatalogDoc);
-    log.info({ entries: changed }, 'catalog entries given their resolution fields');
+    for (const rel of retired) await rm(this.localFile(rel), { force: true });
+    log.info({ entries: changed, plain_manifests_retired: retired.length }, 'catalog entries given their resolution fields or sealed manifest');
+  }
+
+  /**
+   * The entry with its manifest sealed and kept locally for the mirrors (artifacts/<manifest_path>,
+   * written before the catalog names it): the bytes of binaries/<arch>/manifest.json at HEAD (their
+   * sha256 is manifest_sha256), sealed under the artifact's own content key (key_id) and bound to
+   * the artifact (sealManifest), with the sealed file's size and sha256. Unchanged when the entry
+   * has no manifest_sha256 or HEAD no manifest. An entry whose content key is gone from
+   * DATA/publish/keys keeps no manifest (a warning; its artifact cannot be opened either).
+   */
+  private async withManifest(e: CatalogEntry, keys: PublishKeys, log: Logger): Promise<CatalogEntry> {
+    if (e.manifest_sha256 === undefined) return e;
+    const bytes = await readCommittedManifest(this.storeRoot, e.pkgid, e.arch);
+    if (!bytes) return e;
+    let key;
+    try {
+      key = await keys.contentKey(e.key_id);
+    } catch (err) {
+      if (!isMorphuxError(err, 'not_found')) throw err;
+      log.warn({ pkgid: e.pkgid, arch: e.arch, key_id: e.key_id }, 'the content key of an artifact is missing: its manifest is not published');
+      if (e.manifest_path === undefined) return e;
+      const rest = { ...e };
+      delete rest.manifest_path;
+      return rest;
+    }
+    const sealed = sealManifest(bytes, { name: e.name, version: e.version, pkgid: e.pkgid, arch: e.arch }, key);
+    const sealedSha256 = createHash('sha256').update(sealed).digest('hex');
+    const rel = remoteManifestPath(e, sealedSha256);
+    await mkdir(path.dirname(this.localFile(rel)), { recursive: true });
+    await atomicWrite(this.localFile(rel), sealed);
+    // a build's manifest never changes once committed; if it ever did, the entry says what is sent
+    return {
+      ...e,
+      manifest_sha256: createHash('sha256').update(bytes).digest('hex'),
+      manifest_path: rel,
+      manifest_sealed_size: sealed.length,
+      manifest_sealed_sha256: sealedSha256,
+    };
   }
 }

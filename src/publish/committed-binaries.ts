@@ -51,6 +51,15 @@ export async function readCommittedSubmission(storeRoot: string, pkgid: number):
   }
 }
 
+/** binaries/<arch>/manifest.json at HEAD, its bytes as committed (what manifest_sha256 hashes), or null. */
+export async function readCommittedManifest(storeRoot: string, pkgid: number, archName: string): Promise<Buffer | null> {
+  try {
+    return await readCommitted(storeRoot, `${storePaths.binaries(pkgid, archName as Arch)}/manifest.json`);
+  } catch {
+    return null;
+  }
+}
+
 /** What an index entry carries so that a client resolves offline (signed-index.ts). */
 export interface ResolutionFacts {
   dependencies: Record<string, string>;
@@ -66,12 +75,8 @@ export interface ResolutionFacts {
 export async function readResolutionFacts(storeRoot: string, pkgid: number, archName: string, sub: { info: SubmissionInfo; status: SubmissionStatus }): Promise<ResolutionFacts> {
   const arch = archName as Arch; // a catalog entry's arch, made from a store path of a known arch
   const build = sub.status.builds?.[arch]?.build ?? (sub.status.build?.arch === arch ? sub.status.build : null);
-  let manifestSha: string | undefined;
-  try {
-    manifestSha = createHash('sha256').update(await readCommitted(storeRoot, `${storePaths.binaries(pkgid, arch)}/manifest.json`)).digest('hex');
-  } catch {
-    manifestSha = undefined;
-  }
+  const manifest = await readCommittedManifest(storeRoot, pkgid, arch);
+  const manifestSha = manifest ? createHash('sha256').update(manifest).digest('hex') : undefined;
   return {
     dependencies: { ...(sub.info.dependencies ?? {}) },
     ...(build && Number.isSafeInteger(build.installed_size) && build.installed_size >= 0 ? { installed_size: build.installed_size } : {}),

@@ -2,7 +2,8 @@
 // ca_file), and the upload that never shows a partial or wrong file under its final name (write
 // <dir>/.<file>.part, resume it with APPE when a previous try left part of it, check its size and,
 // with verify: sha256, its hash: the server's HASH/XSHA256 when FEAT offers it, else read back;
-// then rename). Paths are absolute on the server.
+// then rename); and removing a file (only the manifests once published in clear: push-mirror.ts).
+// Paths are absolute on the server.
 import { Client } from 'basic-ftp';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -86,6 +87,16 @@ export class FtpMirror {
       return await this.c.size(remote);
     } catch (e) {
       if ((e as { code?: number }).code === 550) return null;
+      throw e;
+    }
+  }
+
+  /** Removes a remote file; one already gone is no error. */
+  async remove(remote: string): Promise<void> {
+    try {
+      await this.c.remove(remote);
+    } catch (e) {
+      if ((e as { code?: number }).code === 550 && (await this.size(remote)) === null) return;
       throw e;
     }
   }

@@ -1,8 +1,9 @@
 // Every path of publishing, local and remote, in one place. Local (DATA/publish): keys/ (0700;
 // signing/<id>.pem, content/<id>.key, active.json), artifacts/<remote path> (built once),
 // catalog.json, sequence, mirrors/<name>.json (the outbox state), publish.lock.
-// Remote (a mirror's root): index.json (signed), pool/<letter>/<name>/<file> (+ .sig) and
-// keys/rotation-<n>.json (+ .sig); each kept locally as artifacts/<remote path> until uploaded.
+// Remote (a mirror's root): index.json (signed), pool/<letter>/<name>/<file> (+ .sig), each
+// artifact's sealed manifest beside it (pool/…/<…>.manifest.json.enc) and keys/rotation-<n>.json (+ .sig);
+// each kept locally as artifacts/<remote path>.
 import path from 'node:path';
 import type { ArtifactIdentity } from '../domain/sealed-artifact.js';
 
@@ -61,6 +62,24 @@ const EXT = { zstd: 'tar.zst', xz: 'tar.xz' } as const;
 /** pool/<letter>/<name>/<name>_<version>_<pkgid>_<arch>.<12 hex of its sha256>.tar.zst.enc: by hash, never reused. */
 export function remoteArtifactPath(id: ArtifactIdentity, compression: keyof typeof EXT, sha256: string): string {
   return `pool/${id.name[0]}/${id.name}/${id.name}_${id.version}_${id.pkgid}_${id.arch}.${sha256.slice(0, 12)}.${EXT[compression]}.enc`;
+}
+
+/**
+ * pool/<letter>/<name>/<name>_<version>_<pkgid>_<arch>.<12 hex of the sealed sha256>.manifest.json.enc:
+ * the build's manifest sealed like its artifact, beside it, named by the sealed file's hash like the
+ * artifact (never reused).
+ */
+export function remoteManifestPath(id: ArtifactIdentity, sealedSha256: string): string {
+  return `pool/${id.name[0]}/${id.name}/${id.name}_${id.version}_${id.pkgid}_${id.arch}.${sealedSha256.slice(0, 12)}.manifest.json.enc`;
+}
+
+/** A manifest published in clear (<…>.manifest.json) before manifests were sealed: retired from the mirrors. */
+export const isPlainManifestPath = (rel: string) => /^pool\/.+\.manifest\.json$/.test(rel);
+
+/** The remote files one published item puts on a mirror, in upload order, each .sig going up with
+ *  its file: a catalog entry's manifest (when it has one) then its artifact; a rotation statement. */
+export function remoteFilesOf(e: PublishedFile & { manifest_path?: string }): string[] {
+  return e.manifest_path ? [e.manifest_path, e.path] : [e.path];
 }
 
 /** Joins a mirror's root folder and a remote path into an absolute FTP path. */

@@ -11,7 +11,7 @@ import { atomicWrite } from '../lib/atomic-write.js';
 import { ArtifactCatalog } from './artifact-catalog.js';
 import { readMirrorState, type Failure } from './mirror-state.js';
 import { PublishKeys } from './publish-keys.js';
-import { publishPaths, type PublishedFile, type PublishPaths } from './publish-paths.js';
+import { publishPaths, remoteFilesOf, type PublishedFile, type PublishPaths } from './publish-paths.js';
 import { pushMirror, type PushMirrorResult } from './push-mirror.js';
 
 export interface PublisherOptions {
@@ -103,8 +103,9 @@ export class Publisher {
       out.push({
         mirror: m.name,
         url: `${m.url.replace(/\/+$/, '')}${m.dir === '/' ? '' : m.dir}`,
-        confirmed: entries.filter((e) => s.uploaded[e.path]).length,
-        pending: entries.filter((e) => !s.uploaded[e.path]).map((e) => e.path),
+        // an item is confirmed when all its files are (an artifact with its manifest); pending names each file
+        confirmed: entries.filter((e) => remoteFilesOf(e).every((p) => s.uploaded[p])).length,
+        pending: entries.flatMap((e) => remoteFilesOf(e).filter((p) => !s.uploaded[p])),
         unbuilt,
         failed: Object.entries(s.failures).map(([p, f]) => ({ path: p, ...f })),
         index: s.index && { sequence: s.index.sequence, uploaded_at: s.index.uploaded_at, valid_until: s.index.valid_until, artifacts: s.index.artifacts },

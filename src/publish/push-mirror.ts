@@ -1,12 +1,17 @@
 // One round for one mirror: upload the key rotation statements, then every built artifact the
-// mirror lacks (signature first, then the file, each under a temporary name, checked, then
-// renamed), record each success at once, then, only when its content changed or it nears expiry
-// and every rotation statement is there, sign and upload an index naming just the artifacts
-// confirmed on that mirror. A failure backs off (mirror-state.ts); nothing is deleted.
+// mirror lacks (its sealed manifest, its signature, then the file, each under a temporary name,
+// checked, then renamed), record each success at once, then, only when its content changed or it
+// nears expiry and every rotation statement is there, sign and upload an index naming just the
+// artifacts confirmed on that mirror (and an artifact's manifest only once its sealed manifest is
+// confirmed there too). A failure backs off (mirror-state.ts). A mirror published before manifests
+// existed, or with manifests in clear, gets sealed ones on its next round (the catalog back-fills
+// them); the only files ever deleted are those plain manifests, once the mirror's index is one that
+// no longer names them.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
+import { MorphuxError } from '../domain/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signIndex, INDEX_FORMAT, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
 import { atomicWrite } from '../lib/atomic-write.js';
@@ -14,7 +19,7 @@ import type { CatalogEntry } from './build-artifact.js';
 import { FtpMirror, type MirrorConfig } from './ftp-mirror.js';
 import { isBackingOff, readMirrorState, recordFailure, writeMirrorState, type MirrorState } from './mirror-state.js';
 import type { PublishKeys } from './publish-keys.js';
-import { REMOTE_INDEX, remoteJoin, type PublishedFile, type PublishPaths } from './publish-paths.js';
+import { isPlainManifestPath, REMOTE_INDEX, remoteFilesOf, remoteJoin, type PublishedFile, type PublishPaths } from './publish-paths.js';
 
 export interface PushMirrorOptions {
   mirror: MirrorConfig;
@@ -36,6 +41,10 @@ export interface PushMirrorOptions {
 export interface PushMirrorResult {
   mirror: string;
   uploaded: string[];
+  /** the sealed manifests uploaded (an artifact's, before it; or one a mirror published before lacked) */
+  manifests: string[];
+  /** the manifests in clear (published before they were sealed) removed from the mirror */
+  removed: string[];
   /** uploads that went on from a partial file a previous try left, and from which byte */
   resumed: Array<{ path: string; from: number }>;
   failed: Array<{ path: string; error: string }>;
@@ -51,10 +60,11 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
   const now = o.now ?? (() => new Date());
   const stateFile = o.paths.mirrorState(o.mirror.name);
   const state = await readMirrorState(stateFile, o.mirror.name);
-  const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], resumed: [], failed: [], index: null, pending: 0 };
-  const files: PublishedFile[] = [...o.rotations, ...o.entries];
-  const missing = files.filter((e) => !state.uploaded[e.path]);
-  const todo = missing.filter((e) => o.force || !isBackingOff(state, e.path, now()));
+  const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], manifests: [], removed: [], resumed: [], failed: [], index: null, pending: 0 };
+  const files: Array<PublishedFile & Partial<Pick<CatalogEntry, 'manifest_path' | 'manifest_sealed_size' | 'manifest_sealed_sha256'>>> = [...o.rotations, ...o.entries];
+  const lacks = (e: PublishedFile & { manifest_path?: string }) => remoteFilesOf(e).filter((p) => !state.uploaded[p]);
+  const missing = files.filter((e) => lacks(e).length > 0);
+  const todo = missing.filter((e) => o.force || lacks(e).some((p) => !isBackingOff(state, p, now())));
   const fail = async (what: string, e: unknown) => {
     const f = recordFailure(state, what, e, now(), { base: o.settings.retry_base_seconds, max: o.settings.retry_max_seconds });
     await writeMirrorState(stateFile, state);
@@ -62,7 +72,8 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
     o.log.warn({ mirror: o.mirror.name, path: what, failures: f.count, next_at: f.next_at, err: f.last_error }, 'mirror upload failed');
   };
   const index = await indexFor(o, state, now());
-  if (todo.length === 0 && !index.due) {
+  const retiring = () => retiredOf(o, state).filter((p) => o.force || !isBackingOff(state, p, now()));
+  if (todo.length === 0 && !index.due && retiring().length === 0) {
     result.pending = missing.length;
     return result;
   }
@@ -84,6 +95,19 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
       await writeMirrorState(stateFile, state);
     }
     for (const e of todo) {
+      // the manifest first (a failure there does not hold the artifact back: the index names an
+      // artifact's manifest_path only once that is confirmed), then the signature and the artifact
+      if (e.manifest_path && !state.uploaded[e.manifest_path] && (o.force || !isBackingOff(state, e.manifest_path, now()))) {
+        try {
+          await putManifest(o, ftp, state, e.manifest_path, { size: e.manifest_sealed_size, sha256: e.manifest_sealed_sha256 });
+          await writeMirrorState(stateFile, state);
+          result.manifests.push(e.manifest_path);
+        } catch (err) {
+          await fail(e.manifest_path, err);
+          if (isConnectionLost(err)) break;
+        }
+      }
+      if (state.uploaded[e.path] || (!o.force && isBackingOff(state, e.path, now()))) continue;
       try {
         const sig = await readFile(o.paths.local(e.sig_path));
         await ftp.put(o.paths.local(e.sig_path), remoteJoin(o.mirror.dir, e.sig_path), { size: sig.length, sha256: sha256(sig) });
@@ -110,11 +134,50 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
         await fail(REMOTE_INDEX, err);
       }
     }
+    // the plain manifests go once the index on the mirror is one made now, which names none of them
+    if (state.index?.digest === (await indexFor(o, state, now())).digest) {
+      for (const rel of retiring()) {
+        try {
+          await ftp.remove(remoteJoin(o.mirror.dir, rel));
+          delete state.uploaded[rel];
+          delete state.failures[rel];
+          await writeMirrorState(stateFile, state);
+          result.removed.push(rel);
+          o.log.info({ mirror: o.mirror.name, path: rel }, 'plain manifest removed from mirror');
+        } catch (err) {
+          await fail(rel, err);
+          if (isConnectionLost(err)) break;
+        }
+      }
+    }
   } finally {
     ftp.close();
   }
-  result.pending = files.filter((e) => !state.uploaded[e.path]).length;
+  result.pending = files.filter((e) => lacks(e).length > 0).length;
   return result;
+}
+
+/**
+ * Uploads a build's sealed manifest (DATA/publish/artifacts/<rel>) like any file: temporary name,
+ * checked, renamed. The local copy is checked first against the catalog's size and sha256 of the
+ * sealed file (the ones the index will sign: what mpm checks before it decrypts).
+ */
+async function putManifest(o: PushMirrorOptions, ftp: FtpMirror, state: MirrorState, rel: string, want: { size?: number; sha256?: string }): Promise<void> {
+  const bytes = await readFile(o.paths.local(rel));
+  const sum = sha256(bytes);
+  if (sum !== want.sha256 || bytes.length !== want.size) {
+    throw new MorphuxError('digest_mismatch', `the local copy of ${rel} has ${bytes.length} bytes, sha256 ${sum}; the catalog says ${want.size}, ${want.sha256}`, { path: rel });
+  }
+  await ftp.put(o.paths.local(rel), remoteJoin(o.mirror.dir, rel), { size: bytes.length, sha256: sum });
+  state.uploaded[rel] = { sha256: sum, size: bytes.length, at: (o.now ?? (() => new Date()))().toISOString() };
+  delete state.failures[rel];
+  o.log.info({ mirror: o.mirror.name, path: rel }, 'manifest on mirror');
+}
+
+/** The manifests in clear this mirror holds that no catalog entry names any more (each was re-published sealed). */
+function retiredOf(o: PushMirrorOptions, state: MirrorState): string[] {
+  const named = new Set(o.entries.flatMap((e) => (e.manifest_path ? [e.manifest_path] : [])));
+  return Object.keys(state.uploaded).filter((rel) => isPlainManifestPath(rel) && !named.has(rel));
 }
 
 /** The entries an index of this mirror would name now, its digest, and whether it is due. */
@@ -122,7 +185,12 @@ async function indexFor(o: PushMirrorOptions, state: MirrorState, now: Date): Pr
   const confirmed = o.entries.filter((e) => state.uploaded[e.path]).sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
   const byName = new Map<string, Set<number> | null>();
   for (const e of confirmed) if (!byName.has(e.name)) byName.set(e.name, o.eligible ? await o.eligible(e.name) : null);
-  const entries: IndexEntry[] = confirmed.map((e) => ({ ...e, eligible: byName.get(e.name)?.has(e.pkgid) ?? true }));
+  // an artifact's sealed manifest is named (path, size, sha256) only once it is confirmed there
+  const entries: IndexEntry[] = confirmed.map(({ manifest_path, manifest_sealed_size, manifest_sealed_sha256, ...e }) => ({
+    ...e,
+    ...(manifest_path && state.uploaded[manifest_path] ? { manifest_path, manifest_sealed_size, manifest_sealed_sha256 } : {}),
+    eligible: byName.get(e.name)?.has(e.pkgid) ?? true,
+  }));
   const digest = createHash('sha256').update(JSON.stringify(entries)).digest('hex');
   const halfLife = (o.settings.index_valid_days * 86_400_000) / 2;
   const due = state.index === null || state.index.digest !== digest || Date.parse(state.index.valid_until) - now.getTime() < halfLife;

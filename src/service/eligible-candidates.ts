@@ -4,7 +4,7 @@
 // queryEligible), read from the index alone: no lookup of today's maintainers or users.
 // pickEntry is the /port/<name>[/<which>] rule over one package's index: query-target.ts (the
 // 301s) and install-plan.ts (what a name in a plan resolves to) both call it.
-import type { Candidate } from '../builder/resolve-dependencies.js';
+import type { Candidate } from '../domain/resolve-dependencies.js';
 import { compareVersions } from '../domain/version.js';
 import { queryEligible, type PortIndex, type PortIndexEntry } from '../store/layout/port-index.js';
 import { storePaths } from '../store/layout/store-paths.js';

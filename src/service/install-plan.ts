@@ -2,13 +2,13 @@
 // packages it asks for, on one arch. Each spec (NAME, NAME@VERSION, NAME@stable, PKGID, PKGURL)
 // resolves by the /port rule (eligible-candidates.ts, pickEntry: the same function the 301s use);
 // then the runtime closure (`dependencies`, not `build_dependencies`) resolves as a build's does
-// (builder/resolve-dependencies.ts, resolveClosure: highest eligible good version satisfying every
+// (domain/resolve-dependencies.ts, resolveClosure: highest eligible good version satisfying every
 // range, cycles and unsatisfiable or conflicting ranges failing with code `dependency`), among the
 // submissions with a good build for the arch. Answered from the catalog's indexes alone: each
 // entry carries its dependencies and, per arch, its build's sizes and digests (store/indexed-builds.ts).
 // An entry indexed before those fields existed is read from the committed tree instead
 // (planSource's legacy reader, remembered) until `morphux store reindex` fills them in.
-import { resolveClosure, type Candidate } from '../builder/resolve-dependencies.js';
+import { resolveClosure, type Candidate } from '../domain/resolve-dependencies.js';
 import { MorphuxError } from '../domain/errors.js';
 import { checkPackageName } from '../domain/names.js';
 import { checkVersion } from '../domain/version.js';

@@ -2,11 +2,11 @@
 // detached signatures, key rotation statements, FTP hash replies, the back-off; and
 // morphux.example.yaml documenting every publish default.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { configSchema } from '../../src/config/config-schema.js';
-import { contentKeyId, openArtifact, sealArtifact, signArtifact, verifyArtifactSig } from '../../src/domain/sealed-artifact.js';
+import { contentKeyId, openArtifact, openManifest, SEALED_OVERHEAD, sealArtifact, sealManifest, signArtifact, verifyArtifactSig } from '../../src/domain/sealed-artifact.js';
 import { formatPublicKey, parsePublicKey, signIndex, signingKeyId, signWithContext, verifySignedIndex, type IndexEntry, type IndexPayload } from '../../src/domain/signed-index.js';
 import { signRotation, verifyRotation } from '../../src/domain/key-rotation.js';
 import { parseHashReply } from '../../src/publish/ftp-mirror.js';
@@ -102,6 +102,40 @@ describe('publish formats', () => {
     expect(codeOf(() => verifyArtifactSig(sig, flip(plain, 0), id, trusted))).to.equal('signature_invalid');
     expect(codeOf(() => verifyArtifactSig(sig, plain, { ...id, version: '1.1' }, trusted))).to.equal('signature_invalid');
     expect(codeOf(() => verifyArtifactSig(sig, plain, id, new Map()))).to.equal('unknown_key');
+  });
+
+  it('an artifact sealed as before manifests were sealed (header ‖ identity as associated data) still opens', () => {
+    const header = Buffer.concat([Buffer.from('MPXA'), Buffer.from([1]), Buffer.from(ck.id, 'hex'), randomBytes(12)]);
+    const c = createCipheriv('aes-256-gcm', key, header.subarray(13), { authTagLength: 16 });
+    c.setAAD(Buffer.concat([header, Buffer.from('hello\n1.0\n1\nx86_64\n')]));
+    const old = Buffer.concat([header, c.update(plain), c.final(), c.getAuthTag()]);
+    expect(openArtifact(old, id, new Map([[ck.id, key]]))).to.deep.equal(plain);
+  });
+
+  const manifestText = Buffer.from(JSON.stringify({ pkgid: 1, name: 'hello', version: '1.0', arch: 'x86_64', files: [{ path: '/usr/bin/hello-secret-name', type: 'file', mode: 0o100755, size: 3, sha256: 'a'.repeat(64) }] }));
+  const sealedManifest = sealManifest(manifestText, id, ck);
+  const keys = new Map([[ck.id, key]]);
+  const manifestCases: Array<[string, () => unknown, string | null]> = [
+    ['the right key and artifact', () => openManifest(sealedManifest, id, keys), null],
+    ['a flipped ciphertext byte', () => openManifest(flip(sealedManifest, 40), id, keys), 'decrypt_failed'],
+    ['another artifact\'s identity (a manifest moved under another entry)', () => openManifest(sealedManifest, { ...id, pkgid: 2 }, keys), 'decrypt_failed'],
+    ['opened as an artifact (the wrong context)', () => openArtifact(sealedManifest, id, keys), 'decrypt_failed'],
+    ['an artifact opened as a manifest (the wrong context)', () => openManifest(sealed, id, keys), 'decrypt_failed'],
+    ['its header made an artifact\'s (magic MPXA), opened as an artifact', () => openArtifact(Buffer.concat([Buffer.from('MPXA'), sealedManifest.subarray(4)]), id, keys), 'decrypt_failed'],
+    ['an artifact\'s header made a manifest\'s (magic MPXM), opened as a manifest', () => openManifest(Buffer.concat([Buffer.from('MPXM'), sealed.subarray(4)]), id, keys), 'decrypt_failed'],
+    ['a key the client lacks', () => openManifest(sealedManifest, id, new Map()), 'unknown_key'],
+  ];
+  for (const [what, fn, code] of manifestCases) {
+    it(`manifest open: ${what} → ${code ?? 'decrypted'}`, () => expect(codeOf(fn)).to.equal(code));
+  }
+
+  it('a sealed manifest hides the manifest: no path, no digest in clear; it opens to the exact bytes', () => {
+    expect(sealedManifest.length).to.equal(manifestText.length + SEALED_OVERHEAD);
+    expect(sealedManifest.includes(Buffer.from('hello-secret-name'))).to.equal(false);
+    expect(sealedManifest.includes(Buffer.from('a'.repeat(64)))).to.equal(false);
+    expect(sealedManifest.subarray(0, 4).toString()).to.equal('MPXM');
+    expect(sealedManifest.subarray(5, 13).toString('hex'), 'the content key id in its header').to.equal(ck.id);
+    expect(openManifest(sealedManifest, id, keys)).to.deep.equal(manifestText);
   });
 
   const next = generateKeyPairSync('ed25519');

@@ -1,6 +1,6 @@
 // Dependency resolution over an in-memory set of good submissions.
 import { expect } from 'chai';
-import { resolveDependencies, type Candidate } from '../../src/builder/resolve-dependencies.js';
+import { resolveDependencies, type Candidate } from '../../src/domain/resolve-dependencies.js';
 import { refusal } from '../support/error-codes.js';
 
 const world: Candidate[] = [

@@ -30,7 +30,7 @@ export type ManifestFile = z.infer<typeof manifestSchema>['files'][number];
 
 const S_IFMT = 0o170000;
 const IFMT: Record<FileEntry['type'], number> = { file: 0o100000, hardlink: 0o100000, dir: 0o040000, symlink: 0o120000 };
-const MAX_MANIFEST_BYTES = 64 << 20;
+export const MAX_MANIFEST_BYTES = 64 << 20;
 
 const unsafe = (pkg: string, why: string) => new MorphuxError('unsafe_archive', `the manifest of ${pkg} is unsafe: ${why}`, { package: pkg });
 
@@ -90,6 +90,11 @@ export function checkManifest(json: unknown, p: Pick<PlanPackage, 'name' | 'vers
 
 export async function fetchManifest(client: MpmClient, p: PlanPackage): Promise<FileEntry[]> {
   const bytes = await readLimited(await client.request('GET', p.manifest.url), MAX_MANIFEST_BYTES, `the manifest of ${p.name}`);
+  return manifestOf(bytes, p);
+}
+
+/** A manifest's bytes (from the server or a mirror): their sha256 the plan's, then checkManifest. */
+export function manifestOf(bytes: Buffer, p: PlanPackage): FileEntry[] {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== p.manifest.sha256) throw new MorphuxError('digest_mismatch', `the manifest of ${p.name} ${p.version} has sha256 ${sha256}, the plan says ${p.manifest.sha256}`, { package: p.name });
   const json = parseUntrustedJson(decodeUtf8(bytes, 'bad_request', `the manifest of ${p.name}`), 'bad_request', `the manifest of ${p.name}`);

@@ -1,12 +1,14 @@
-// Dependency resolution before any VM starts: the build's `dependencies` and
+// The one dependency resolution rule. Before any VM starts: the build's `dependencies` and
 // `build_dependencies`, then each chosen package's own `dependencies`, against good submissions.
 // Picks the highest good version satisfying every range on a name; a missing package, an
 // unsatisfiable range or a cycle fails with code `dependency` naming the culprit, in the spirit of
 // OBS's "nothing provides X needed by Y". The result is in install order (dependencies first).
 // The same resolution answers install plans (service/install-plan.ts, resolveClosure): the
-// runtime closure of submissions already chosen (pinned), with their own ranges checked the same way.
-import { MorphuxError } from '../domain/errors.js';
-import { compareVersions, parseRange, satisfies } from '../domain/version.js';
+// runtime closure of submissions already chosen (pinned), with their own ranges checked the same way;
+// and `mpm install --mirror` resolves a signed index's entries with it (mpm/install/mirror-plan.ts).
+// Pure (in domain/ so that the builder, the server and the client share it): no I/O.
+import { MorphuxError } from './errors.js';
+import { compareVersions, parseRange, satisfies } from './version.js';
 
 export interface Candidate {
   pkgid: number;
