@@ -15,8 +15,10 @@
 // tsx with --source), no build worker.
 //
 // Timed, alternating (which one goes first alternates too), after one untimed run of each:
-//   mpm        node <bundled mpm.js> install rbinN --root R --yes, R an empty folder: the real CLI,
-//              bundled as test/support/cli-bin.ts bundles it; the plan, the N manifests, the N
+//   mpm        <bundled mpm.js> install rbinN --root R --yes, R an empty folder: the real CLI,
+//              bundled as test/support/cli-bin.ts bundles it and started as a user's `mpm` is, by
+//              its first line (env -S … node --max-semi-space-size=…, this node first on PATH),
+//              not as `node mpm.js`, which would leave out its flags; the plan, the N manifests, the N
 //              archives (4 at a time, sha256 checked while they stream), every entry checked
 //              against its manifest, staged with each file fsynced, the journal, the moves, the
 //              database. R has no /etc, so ldconfig is skipped.
@@ -33,7 +35,7 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { measureInstall } from '../src/builder/vm/measure-install.js';
@@ -111,7 +113,7 @@ async function builderBinaries(s: TestServer, pkgid: number, files: Record<strin
     await packBinaries(upper, archive);
     await updateStatus(s.ctx.store, pkgid, {
       message: `bench: the builder's binaries of ${pkgid}`, actor: 'builder', change: () => {},
-      binaries: { arch: 'x86_64', archive, manifest: { pkgid, arch: 'x86_64', files: installed } },
+      binaries: { arch: 'x86_64', archive, manifest: { pkgid, arch: 'x86_64', files: installed }, provenance: await s.ctx.builds.provenanceRun() },
     });
     await rm(archive, { force: true });
   } finally {
@@ -208,12 +210,14 @@ async function main(): Promise<void> {
       console.log(`  plan of ${top}: ${plan.packages.length} packages, ${mb(archiveBytes)} MiB of archives`);
       await bundleClis();
       const mpmJs = path.join(CLI_BIN, 'mpm.js');
-      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', MORPHUX_LOG_LEVEL: 'silent', MPM_SERVER: server.url, MPM_TOKEN: '' };
+      await chmod(mpmJs, 0o755);
+      // run by its #! line, as `mpm` runs (its node flags and glibc tunables), with this node as `node`
+      const env = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: process.env.HOME ?? '/root', MORPHUX_LOG_LEVEL: 'silent', MPM_SERVER: server.url, MPM_TOKEN: '' };
 
       const runMpm = async () => {
         const root = await mkdtemp(path.join(work, 'root-'));
         try {
-          const t = await timed(process.execPath, [mpmJs, 'install', top, '--root', root, '--yes'], env);
+          const t = await timed(mpmJs, ['install', top, '--root', root, '--yes'], env);
           if (!t.out.includes(`installed ${top} 1.0`)) throw new Error(`mpm said: ${t.out.slice(-1000)}`);
           return { ...t, root };
         } catch (e) {

@@ -109,7 +109,10 @@ export class RemoteBuildHost implements BuildHost {
     const form = new FormData();
     const result: FinishResult = {
       pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt, resolved: claim.resolved,
-      outcome: { state: o.state, reason: o.reason, message: o.message, measurements: o.measurements, installed: o.installed, phases: o.phases },
+      outcome: {
+        state: o.state, reason: o.reason, message: o.message, measurements: o.measurements, installed: o.installed, phases: o.phases,
+        ...(o.vm ? { vm: o.vm } : {}), ...(o.started_at ? { started_at: o.started_at } : {}), ...(o.finished_at ? { finished_at: o.finished_at } : {}),
+      },
     };
     form.set(FINISH_FORM.result, JSON.stringify(result));
     form.set(FINISH_FORM.log, new Blob([await readFile(o.logFile)]), 'build.log');

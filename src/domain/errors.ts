@@ -33,6 +33,9 @@ export const ErrorCodes = [
   'index_replayed', // a signed index older (lower sequence) than one already seen
   'index_expired', // a signed index past its valid_until
   'tls_untrusted', // a TLS peer (an FTPS or HTTPS mirror) whose certificate does not verify against the trusted CAs
+  'provenance_missing', // a build without provenance where it is required (mpm install --require-provenance)
+  'provenance_invalid', // build provenance malformed, unsigned, or not signed by a trusted key (data.reason)
+  'provenance_mismatch', // verified provenance that names other digests or dependencies than the install plan
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

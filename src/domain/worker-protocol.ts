@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ARCHES, type Arch } from './arch.js';
 import { MorphuxError } from './errors.js';
 import type { Manifest } from './manifest.js';
+import { vmImageDigestsSchema } from './provenance.js';
 import type { SubmissionInfo } from './submission.js';
 
 /** Where the server answers workers. */
@@ -80,6 +81,12 @@ const finishResultSchema = jobRefSchema.extend({
     measurements: z.any().nullable(),
     installed: z.array(z.any()),
     phases: z.record(z.string(), z.number()),
+    // for the build's provenance (domain/provenance.ts); optional: a worker from before them still finishes
+    /** sha256 of the base image, kernel and initrd the VM booted */
+    vm: vmImageDigestsSchema.nullable().optional(),
+    /** when the runner started and ended the build (ISO 8601 UTC) */
+    started_at: z.string().datetime().optional(),
+    finished_at: z.string().datetime().optional(),
   }),
 });
 /** The finish form's result part: the build's outcome, without its files (the other parts). */

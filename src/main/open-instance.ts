@@ -58,6 +58,8 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
   const builds = new LocalBuildHost({
     store, liveLogs, candidates: (name) => eligibleCandidates({ catalog, store }, name),
     arches: config.builder.arches, maxAttempts: config.builder.max_attempts, log: log.child({ part: 'builds' }),
+    // a good build's provenance: signed with the publishing key when there is one (docs/provenance.md)
+    provenance: { origin: () => ctx.publicUrl, key: async () => ((await publisher.keys.exists()) ? publisher.keys.signingKey() : null) },
   });
   const ctx: AppContext = {
     builds,

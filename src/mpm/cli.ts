@@ -23,9 +23,12 @@ const program = new Command('mpm')
   .option('--record <file>', 'the local record of what `get` fetched (env MPM_RECORD)', process.env.MPM_RECORD ?? path.join(process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'mpm', 'fetched.json'))
   .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
 
+// one client a run: its kept-alive connections serve the plan, the manifests and the downloads
+let made: MpmClient | null = null;
 const client = () => {
   const o = program.opts<{ server: string; token?: string }>();
-  return new MpmClient({ server: o.server, token: o.token });
+  made ??= new MpmClient({ server: o.server, token: o.token });
+  return made;
 };
 const json = () => program.opts<{ json: boolean }>().json;
 const print = (v: unknown, text: () => string) => process.stdout.write(json() ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
@@ -49,7 +52,16 @@ program.command('query [text]').description('search packages by name and descrip
   }));
 
 program.command('info <name-or-submission>').description('a package (name) or a submission (pkgid or pkgurl)')
-  .action(action(async (what: string) => {
+  .option('--provenance', 'the submission\'s signed build provenance, verified with a trusted key (--public-key, MPM_PUBLIC_KEYS or the mpm config)')
+  .option('--arch <arch>', 'with --provenance: the build\'s architecture', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
+  .option('--public-key <key>', 'with --provenance: a trusted signing key, ed25519:… (repeatable; env MPM_PUBLIC_KEYS)', (v: string, acc: string[] = []) => [...acc, v])
+  .action(action(async (what: string, o: { provenance?: boolean; arch: string; publicKey?: string[] }) => {
+    if (o.provenance) {
+      const { mpmInfoProvenance } = await import('./commands/provenance.js');
+      const r = await mpmInfoProvenance(client(), what, o);
+      print(r.value, r.text);
+      return;
+    }
     if (/^[0-9]+$/.test(what) || isAbsolute(what)) {
       const c = client();
       const pkgid = submissionArg(c, what);
@@ -125,21 +137,30 @@ const installer = (o: RootOpts): CommandContext => {
   };
 };
 const rooted = (c: Command) => c.option('--root <dir>', 'the root directory to act on', '/').option('--json', 'machine-readable output');
+// install and upgrade from a signed mirror instead of the server (install/mirror-install.ts)
+interface MirrorOpts { mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; requireProvenance?: boolean }
+const fromMirror = (c: Command) => c
+  .option('--mirror [url]', 'resolve and fetch from a signed mirror instead of the server (ftp://, ftps://, http(s)://; no URL: MPM_MIRROR or the mpm config)')
+  .option('--public-key <key>', 'with --mirror or --require-provenance: a trusted signing key, ed25519:… (repeatable; env MPM_PUBLIC_KEYS)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--content-keys <file>', 'with --mirror: the content keys file to decrypt with (env MPM_CONTENT_KEYS)')
+  .option('--ca-file <file>', 'with an ftps:// or https:// mirror: PEM of CAs to trust besides the system\'s (env MPM_CA_FILE)')
+  .option('--require-provenance', 'refuse any package whose signed build provenance does not match the plan (env MPM_REQUIRE_PROVENANCE, config require_provenance)');
+const mirrorOf = (o: MirrorOpts) => (o.mirror === undefined ? undefined : { mirror: o.mirror, publicKey: o.publicKey, contentKeys: o.contentKeys, caFile: o.caFile });
 
-rooted(program.command('install <spec...>')).description('install NAME, NAME@VERSION, NAME@stable, a PKGID or a PKGURL, with its dependencies, as one transaction')
+fromMirror(rooted(program.command('install <spec...>'))).description('install NAME, NAME@VERSION, NAME@stable, a PKGID or a PKGURL, with its dependencies, as one transaction (with --mirror: NAME, NAME@VERSION or a PKGID)')
   .option('-y, --yes', 'do not ask for confirmation').option('--overwrite', 'replace files in the way that belong to no package')
   .option('--arch <arch>', 'architecture (default: this machine\'s)')
-  .action(action(async (specs: string[], o: RootOpts & { overwrite?: boolean; arch?: string }) => mpmInstall(installer(o), specs, { overwrite: o.overwrite === true, arch: o.arch })));
+  .action(action(async (specs: string[], o: RootOpts & MirrorOpts & { overwrite?: boolean; arch?: string }) => mpmInstall(installer(o), specs, { overwrite: o.overwrite === true, arch: o.arch, mirror: mirrorOf(o), provenance: o })));
 
 rooted(program.command('remove <name...>')).description('remove installed packages (changed config files stay)')
   .option('-y, --yes', 'do not ask for confirmation').option('--cascade', 'also remove the packages that depend on them')
   .option('--orphans', 'also remove dependencies nothing needs any more')
   .action(action(async (names: string[], o: RootOpts & { cascade?: boolean; orphans?: boolean }) => mpmRemove(installer(o), names, { cascade: o.cascade === true, orphans: o.orphans === true })));
 
-rooted(program.command('upgrade [name...]')).description('upgrade everything (or the named packages) to what the server resolves now, as one transaction')
+fromMirror(rooted(program.command('upgrade [name...]'))).description('upgrade everything (or the named packages) to what the server (or with --mirror, the mirror\'s signed index) resolves now, as one transaction')
   .option('-y, --yes', 'do not ask for confirmation').option('--overwrite', 'replace files in the way that belong to no package')
   .option('--arch <arch>', 'architecture (default: that of the installed packages)')
-  .action(action(async (names: string[], o: RootOpts & { overwrite?: boolean; arch?: string }) => mpmUpgrade(installer(o), names, { overwrite: o.overwrite === true, arch: o.arch })));
+  .action(action(async (names: string[], o: RootOpts & MirrorOpts & { overwrite?: boolean; arch?: string }) => mpmUpgrade(installer(o), names, { overwrite: o.overwrite === true, arch: o.arch, mirror: mirrorOf(o), provenance: o })));
 
 rooted(program.command('list')).description('the installed packages')
   .action(action(async (o: RootOpts) => mpmList(installer(o))));

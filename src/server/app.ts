@@ -11,6 +11,7 @@ import { apiAccounts } from './routes/api-accounts.js';
 import { apiInstall } from './routes/api-install.js';
 import { apiMeta } from './routes/api-meta.js';
 import { apiPackages } from './routes/api-packages.js';
+import { apiProvenance } from './routes/api-provenance.js';
 import { apiSubmit } from './routes/api-submit.js';
 import { etag } from './etag.js';
 import { downloads } from './routes/downloads.js';
@@ -39,6 +40,7 @@ export function buildApp(ctx: AppContext, opts: AppOptions): Hono {
   app.route('/api/v1', apiPackages(ctx));
   app.route('/api/v1', apiMeta(ctx));
   app.route('/api/v1', apiSubmit(ctx));
+  app.route('/api/v1', apiProvenance(ctx)); // GET /api/v1/pkg/<pkgid>/provenance/<arch>
   app.route('/', apiInstall(ctx)); // GET /api/v1/install and /pkg/<pkgid>/binaries/<arch>[/manifest]
   app.route(HOOK_API_PATH, hookApi(ctx, opts.hookSecret));
   app.route(WORKER_API_PATH, workerApi(ctx));

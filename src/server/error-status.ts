@@ -37,6 +37,9 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   index_replayed: 409,
   index_expired: 409,
   tls_untrusted: 502,
+  provenance_missing: 404,
+  provenance_invalid: 422,
+  provenance_mismatch: 422,
 };
 
 /** The HTTP status of an error code, for the handlers that answer on Node's response (git-http). */

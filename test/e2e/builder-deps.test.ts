@@ -1,8 +1,13 @@
 // Dependencies through the whole system: real server, real git pushes, real VMs. A program (greet)
 // that links a C library (libgreet) fails with reason dependency while no good libgreet exists,
 // and builds once libgreet is good, because libgreet's binaries are installed into its VM. Also:
-// binaries/<arch>/ in the store, builds[arch] in status.json, and the live log of a running build.
+// binaries/<arch>/ in the store, builds[arch] in status.json, the live log of a running build, and
+// the build's signed provenance naming its dependency's binaries and the VM's image digests.
 import { expect } from 'chai';
+import { parsePublicKey, signingKeyId } from '../../src/domain/signed-index.js';
+import { summarize, verifyProvenance } from '../../src/domain/provenance.js';
+import { PublishKeys } from '../../src/publish/publish-keys.js';
+import { publishPaths } from '../../src/publish/publish-paths.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';
 import { pushFixture } from '../support/git-client.js';
 
@@ -14,6 +19,7 @@ describe('builder dependencies end to end (libgreet → greet)', function () {
 
   before(async () => {
     s = await startTestServer({ worker: true });
+    await new PublishKeys(publishPaths(s.ctx.layout.publish)).init(); // builds' provenance is signed with it
     alice = await newUser(s, 'alice');
     for (const name of ['libgreet', 'greet']) expect((await api(s.url, 'POST', '/api/v1/repos', { name }, alice)).status).to.equal(201);
   });
@@ -76,5 +82,24 @@ describe('builder dependencies end to end (libgreet → greet)', function () {
     expect(view.status.builds.x86_64.resolved_dependencies).to.deep.equal([lib]);
     expect(view.status.build.files).to.deep.equal(['/usr/bin/greet']); // the library's files are not greet's
     expect(view.status.build.binaries).to.deep.equal(['/usr/bin/greet']);
+
+    // its provenance: signed with the publishing key, naming libgreet's pkgid and binaries and the VM's images
+    const key = parsePublicKey((await new PublishKeys(publishPaths(s.ctx.layout.publish)).publicKeys())[0].public_key);
+    let prov = await s.request(`/api/v1/pkg/${pkgid}/provenance/x86_64`);
+    for (let i = 0; i < 50 && prov.status === 404; i++) {
+      await new Promise((x) => setTimeout(x, 200));
+      prov = await s.request(`/api/v1/pkg/${pkgid}/provenance/x86_64`);
+    }
+    expect(prov.status).to.equal(200);
+    const { statement } = verifyProvenance(Buffer.from(await prov.arrayBuffer()), new Map([[signingKeyId(key), key]]));
+    const sum = summarize(statement);
+    const plan = (await api(s.url, 'GET', `/api/v1/install?pkg=${pkgid}&arch=x86_64`)).json;
+    const [pl, pg] = plan.packages;
+    expect(pl.pkgid).to.equal(lib);
+    expect(sum).to.deep.include({ pkgid, arch: 'x86_64', binaries_sha256: pg.binaries.sha256, manifest_sha256: pg.manifest.sha256 });
+    expect(sum.dependencies).to.deep.equal([{ pkgid: lib, name: 'libgreet', version: '1.0', binaries_sha256: pl.binaries.sha256 }]);
+    for (const d of ['root_image', 'kernel', 'initrd'] as const) expect(sum.vm[d], d).to.match(/^[0-9a-f]{64}$/);
+    expect(sum.builder_id).to.equal(`${s.url}/builders/embedded`);
+    expect(Date.parse(sum.started_on!)).to.be.at.most(Date.parse(sum.finished_on!));
   });
 });

@@ -1,7 +1,8 @@
 // Remote workers end to end: real redis-server, a server that only enqueues, two `morphux worker`
 // processes with a worker account's token building hello in real VMs; each built once, one worker
 // SIGKILLed mid-build and its job finished by the other, a late result of the dead attempt refused
-// (409), every phase reported as BullMQ progress and shown on /builds, `store fsck` clean.
+// (409), every phase reported as BullMQ progress and shown on /builds, `store fsck` clean, each
+// build's provenance naming the worker account and the VM images the worker reported.
 import { expect } from 'chai';
 import { QueueEvents } from 'bullmq';
 import { execa, type ResultPromise } from 'execa';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildProgress } from '../../src/builder/build-progress.js';
+import { readUnverified, summarize } from '../../src/domain/provenance.js';
 import { queueName, redisJobId } from '../../src/builder/redis-queue.js';
 import { packFixture, upload } from '../support/portpkgs.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
@@ -163,6 +165,18 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     expect(buildsPage, 'the /builds page never showed a build\'s phase').to.match(/pkgid \d+<\/a> \(x86_64\) · <span class="progress">/);
     // the store agrees with itself, and the log of a remote build was recorded
     expect(await morphux(['store', 'fsck', '--data', s.data])).to.match(/^ok:/m);
+    // each build's provenance (unsigned: this instance has no publishing key) names the worker
+    // account that finished it and the VM images its worker reported through the worker protocol
+    for (const id of pkgids) {
+      const prov = await s.request(`/api/v1/pkg/${id}/provenance/x86_64`);
+      expect(prov.status, `pkgid ${id}`).to.equal(200);
+      const { statement, keyIds } = readUnverified(Buffer.from(await prov.arrayBuffer()));
+      expect(keyIds).to.deep.equal([]);
+      const sum = summarize(statement!);
+      expect(sum.builder_id).to.equal(`${s.url}/builders/worker/builders`);
+      for (const d of ['root_image', 'kernel', 'initrd'] as const) expect(sum.vm[d], `pkgid ${id} ${d}`).to.match(/^[0-9a-f]{64}$/);
+      expect(Date.parse(sum.started_on!)).to.be.at.most(Date.parse(sum.finished_on!));
+    }
     const log = await fetch(`${s.url}/api/v1/pkg/${victimPkgid}/log`);
     expect(await log.text()).to.match(/hello/i);
     console.log(`      3 builds, 2 workers, one killed ${((tKill - t0) / 1000).toFixed(1)} s in: its job taken again ${retakenAfter.toFixed(1)} s later, all good after ${seconds.toFixed(1)} s`);

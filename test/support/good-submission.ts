@@ -1,7 +1,8 @@
 // A test shortcut standing in for the builder: pushes a fixture to a version branch of a test
 // server (worker off, so nothing builds), then records the build outcome the VM would have:
 // status good and a binaries archive made here from `files` with its manifest, through
-// store/update-status.ts (recordGoodBuild, for an uploaded submission too).
+// store/update-status.ts (recordGoodBuild, for an uploaded submission too), with the run facts the
+// instance's build host gives (provenanceRun: its provenance is signed as a real build's is).
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,6 +31,11 @@ export interface GoodBuildOptions {
   /** measurements recorded in status.json (default: the files' bytes, 0.5 s) */
   installedSize?: number;
   compileSeconds?: number;
+  /** the pkgids the build had installed (status.json's resolved_dependencies; its provenance names them) */
+  resolvedDependencies?: number[];
+  /** binaries made elsewhere (install-plan-server.ts buildPackage: folders, links, hard links), in
+   *  place of `files`: recorded by recordBuiltPackage */
+  built?: (pkgid: number) => Promise<{ archive: Buffer; manifest: Buffer }>;
 }
 
 /** Pushes fixture `hello` (or opts.fixture) as NAME@VERSION and marks it built good with these installed files. */
@@ -39,7 +45,8 @@ export async function goodSubmission(s: TestServer, who: { user: string; token: 
   await rm(wc, { recursive: true, force: true });
   const q = queuedLine(r.out);
   if (!q) throw new Error(`push of ${name} ${version} made no submission: ${r.out}`);
-  await recordGoodBuild(s, q.pkgid, files, opts);
+  if (opts.built) await recordBuiltPackage(s, q.pkgid, await opts.built(q.pkgid), opts);
+  else await recordGoodBuild(s, q.pkgid, files, opts);
   return q.pkgid;
 }
 
@@ -48,7 +55,7 @@ export async function goodSubmission(s: TestServer, who: { user: string; token: 
  * good with measurements, binaries/x86_64/files.tar.gz made here from `files` (paths relative to /)
  * and manifest.json listing them as the builder does (InstalledEntry: path, type, size, mode, sha256).
  */
-export async function recordGoodBuild(s: Pick<TestInstance, 'ctx'>, pkgid: number, files: Record<string, Buffer | string>, opts: Pick<GoodBuildOptions, 'installedSize' | 'compileSeconds'> = {}): Promise<void> {
+export async function recordGoodBuild(s: Pick<TestInstance, 'ctx'>, pkgid: number, files: Record<string, Buffer | string>, opts: Pick<GoodBuildOptions, 'installedSize' | 'compileSeconds' | 'resolvedDependencies'> = {}): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'morphux-bin-'));
   try {
     const root = path.join(tmp, 'root');
@@ -71,9 +78,37 @@ export async function recordGoodBuild(s: Pick<TestInstance, 'ctx'>, pkgid: numbe
       change: (st) => {
         st.state = 'good';
         st.reason = null;
-        st.build = { arch: 'x86_64', installed_size: size, compile_seconds: opts.compileSeconds ?? 0.5, files: installed.map((f) => f.path), modified_files: [], binaries: [], resolved_dependencies: [], phases: {} };
+        st.build = { arch: 'x86_64', installed_size: size, compile_seconds: opts.compileSeconds ?? 0.5, files: installed.map((f) => f.path), modified_files: [], binaries: [], resolved_dependencies: opts.resolvedDependencies ?? [], phases: {} };
       },
-      binaries: { arch: 'x86_64', archive, manifest: { pkgid, arch: 'x86_64', files: installed } },
+      binaries: { arch: 'x86_64', archive, manifest: { pkgid, arch: 'x86_64', files: installed }, provenance: await s.ctx.builds.provenanceRun() },
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Records a good x86_64 build from an archive and manifest made elsewhere (buildPackage of
+ * test/support/install-plan-server.ts, whose manifests list folders, symlinks and hard links as
+ * the builder's do): the archive as binaries/x86_64/files.tar.gz, the manifest's files as the
+ * builder's (update-status.ts adds pkgid, name, version and arch).
+ */
+export async function recordBuiltPackage(s: Pick<TestInstance, 'ctx'>, pkgid: number, built: { archive: Buffer; manifest: Buffer }, opts: Pick<GoodBuildOptions, 'installedSize' | 'compileSeconds' | 'resolvedDependencies'> = {}): Promise<void> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'morphux-bin-'));
+  try {
+    const archive = path.join(tmp, 'files.tar.gz');
+    await writeFile(archive, built.archive);
+    const { files } = JSON.parse(built.manifest.toString('utf8')) as { files: InstalledEntry[] };
+    const size = opts.installedSize ?? files.reduce((n, f) => n + (f.type === 'file' ? f.size : 0), 0);
+    await updateStatus(s.ctx.store, pkgid, {
+      message: `test: build ${pkgid} good`,
+      actor: 'builder',
+      change: (st) => {
+        st.state = 'good';
+        st.reason = null;
+        st.build = { arch: 'x86_64', installed_size: size, compile_seconds: opts.compileSeconds ?? 0.5, files: files.filter((f) => f.type !== 'dir').map((f) => f.path), modified_files: [], binaries: [], resolved_dependencies: opts.resolvedDependencies ?? [], phases: {} };
+      },
+      binaries: { arch: 'x86_64', archive, manifest: { files }, provenance: await s.ctx.builds.provenanceRun() },
     });
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -4,16 +4,18 @@ import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
 import { isMorphuxError } from '../../domain/errors.js';
+import type { VmImageDigests } from '../../domain/provenance.js';
+import { nowIso } from '../../domain/submission.js';
 import { chooseAccel, type AccelChoice } from './accel-probe.js';
 import { archProfile } from './arch-profile.js';
-import { ensureImage } from './base-image.js';
+import { ensureImage, type ImagePaths } from './base-image.js';
 import { makeJobDisks } from './job-disks.js';
 import { measureInstall } from './measure-install.js';
 import { packBinaries } from './pack-binaries.js';
 import { qemuArgs } from './qemu-args.js';
 import { readResult, type GuestResult } from './read-result.js';
 import { runQemu, type QemuRun } from './run-qemu.js';
-import { discardSnapshot, ensureSnapshot, handIn, incomingArgs, qmpArgs, snapshotArgs, socketDir, type SnapshotSpec } from './vm-snapshot.js';
+import { discardSnapshot, ensureSnapshot, fileDigest, handIn, incomingArgs, qmpArgs, snapshotArgs, socketDir, type SnapshotSpec } from './vm-snapshot.js';
 import type { BuildJob, BuildOutcome, FailureReason, PhaseTimes, VmRunner } from './vm-types.js';
 
 export interface QemuRunnerOptions {
@@ -36,6 +38,12 @@ export interface QemuRunnerOptions {
 
 const cut = (s: string, n = 160): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** sha256 of the base image's root, kernel and initrd (vm-snapshot.ts fileDigest: kept beside each file). */
+async function imageDigests(image: ImagePaths): Promise<VmImageDigests> {
+  const [root_image, kernel, initrd] = await Promise.all([fileDigest(image.rootImage), fileDigest(image.kernel), fileDigest(image.initrd)]);
+  return { root_image, kernel, initrd };
+}
+
 export class QemuRunner implements VmRunner {
   private readonly o: Required<QemuRunnerOptions>;
 
@@ -50,9 +58,13 @@ export class QemuRunner implements VmRunner {
     const fail = (reason: FailureReason, message: string, phases: Partial<PhaseTimes> = {}, file = logFile): BuildOutcome =>
       ({ state: 'failed', reason, message, logFile: file, measurements: null, binariesArchive: null, installed: [], phases });
     let vm: QemuRun;
+    const startedAt = nowIso();
     try {
       const profile = archProfile(job.arch);
       const image = await ensureImage({ imageDir: this.o.imageDir, arch: job.arch, suite: this.o.suite, log });
+      // what the VM boots, for the build's provenance: hashed while it runs (once per file and process)
+      const images = imageDigests(image);
+      images.catch(() => undefined);
       const accel = await chooseAccel(this.o.accel, profile, image, log);
       const diskOptions = { scratchDiskMib: this.o.scratchDiskMib, resultDiskMib: this.o.resultDiskMib, logMaxBytes: this.o.logMaxBytes };
       let disks = await makeJobDisks(job, diskOptions);
@@ -86,7 +98,9 @@ export class QemuRunner implements VmRunner {
         vm = await run(qemuArgs({ profile, image, accel, memoryMib: job.memoryMib, cpus: job.cpus, disks }));
       }
       log.info({ exit: vm.exitCode, seconds: vm.seconds, timed_out: vm.timedOut, restored: vm.handInSeconds !== undefined }, 'build VM ended');
-      return await this.outcome(job, vm, disks.resultDisk, { logFile, consoleFile, fail });
+      const o = await this.outcome(job, vm, disks.resultDisk, { logFile, consoleFile, fail });
+      if (o.state !== 'good') return o;
+      return { ...o, vm: await images.catch(() => null), started_at: startedAt, finished_at: nowIso() };
     } catch (e) {
       log.error({ err: e }, 'build VM machinery failed');
       await copyFile(consoleFile, logFile).catch(() => writeFile(logFile, '').catch(() => undefined));

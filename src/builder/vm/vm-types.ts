@@ -2,6 +2,7 @@
 // The worker hands a BuildJob to a VmRunner and gets a BuildOutcome back; nothing else crosses.
 import type { Arch } from '../../domain/arch.js';
 import type { Manifest } from '../../domain/manifest.js';
+import type { VmImageDigests } from '../../domain/provenance.js';
 import type { BuildMeasurements } from '../../domain/submission.js';
 import type { FailureReason } from '../../domain/worker-protocol.js';
 
@@ -68,6 +69,11 @@ export interface BuildOutcome {
   /** what the archive holds, one entry per path */
   installed: InstalledEntry[];
   phases: Partial<PhaseTimes>;
+  /** sha256 of the base image, kernel and initrd the VM booted (a good build's provenance names them) */
+  vm?: VmImageDigests | null;
+  /** when the runner started and ended the build (ISO 8601 UTC), for its provenance */
+  started_at?: string;
+  finished_at?: string;
 }
 
 export interface VmRunner {

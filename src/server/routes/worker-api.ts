@@ -102,7 +102,7 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
       const binariesArchive = r.outcome.state === 'good' ? await save(FINISH_FORM.binaries, 'files.tar.gz') : null;
       if (r.outcome.state === 'good' && !binariesArchive) throw new MorphuxError('bad_request', 'a good build needs its binaries');
       const outcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
-      const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome);
+      const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome, { worker: c.get('worker') });
       log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: r.attempt, state: outcome.state, reason: outcome.reason, retry: !!retry }, 'remote build recorded');
       if (claimed.get(jobKey(job)) === r.attempt) {
         claimed.delete(jobKey(job));

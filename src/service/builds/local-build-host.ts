@@ -1,7 +1,8 @@
 // The store-backed BuildHost: the server's own (the embedded worker and the remote workers' API
 // both go through the one the composition root makes). claim marks the arch building and resolves
 // dependencies; finish records the outcome in one store commit, refusing a result whose attempt is
-// no longer the current one.
+// no longer the current one; a good build's binaries go in with their provenance, signed with the
+// publishing key (provenanceRun).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/logger.js';
@@ -15,9 +16,10 @@ import { updateStatus } from '../../store/changes/update-status.js';
 import type { BuildJobRef } from '../../builder/build-queue.js';
 import type { LiveLogs } from '../../builder/live-logs.js';
 import { mergeArchStatus } from '../../builder/merge-arch-status.js';
-import { resolveDependencies, type CandidateLookup } from '../../builder/resolve-dependencies.js';
+import { resolveDependencies, type CandidateLookup } from '../../domain/resolve-dependencies.js';
 import type { BuildOutcome, DependencyBinaries } from '../../builder/vm/vm-types.js';
 import type { BuildClaim, BuildHost, Retry } from '../../builder/build-host.js';
+import type { ProvenanceKey, ProvenanceRun } from '../../domain/provenance.js';
 
 export interface LocalBuildHostOptions {
   store: Store;
@@ -28,6 +30,22 @@ export interface LocalBuildHostOptions {
   log: Logger;
   /** first retry delay after an infrastructure failure, doubled each time (default 2000 ms) */
   retryDelayMs?: number;
+  /** what a good build's provenance is signed with and names (default: unsigned, http://localhost) */
+  provenance?: ProvenanceSettings;
+}
+
+/** Where a good build's provenance gets the instance's base URL and the publishing key. */
+export interface ProvenanceSettings {
+  /** the base URL users reach the instance at (its URIs are under it) */
+  origin: () => string;
+  /** the active publishing signing key; null when the instance has none (`morphux keys init`) */
+  key: () => Promise<ProvenanceKey | null>;
+}
+
+/** Who ran a build, as its provenance's builder id names it: the embedded worker, or a remote worker's account. */
+export interface BuildReporter {
+  /** the worker account whose token finished it (the worker API) */
+  worker?: string;
 }
 
 export class LocalBuildHost implements BuildHost {
@@ -105,7 +123,22 @@ export class LocalBuildHost implements BuildHost {
     });
   }
 
-  async finish(job: BuildJobRef, claim: Pick<BuildClaim, 'info' | 'resolved' | 'attempt'>, o: BuildOutcome): Promise<Retry | void> {
+  /**
+   * The run facts a good build's provenance is made with (store/changes/build-provenance.ts): the
+   * builder id (`<origin>/builders/embedded`, or `…/builders/worker/<account>`), the runner's times
+   * and VM image digests, and the active publishing key (none: recorded unsigned, and said so).
+   */
+  async provenanceRun(by: BuildReporter = {}, o: Pick<BuildOutcome, 'vm' | 'started_at' | 'finished_at'> = {}): Promise<ProvenanceRun> {
+    const origin = (this.o.provenance?.origin() ?? 'http://localhost').replace(/\/+$/, '');
+    const key = (await this.o.provenance?.key()) ?? null;
+    if (!key) this.o.log.warn('no publishing key: the build\'s provenance is recorded unsigned (run `morphux keys init`)');
+    return {
+      origin, key, vm: o.vm ?? null, started_on: o.started_at ?? null, finished_on: o.finished_at ?? null,
+      builder_id: `${origin}/builders/${by.worker ? `worker/${encodeURIComponent(by.worker)}` : 'embedded'}`,
+    };
+  }
+
+  async finish(job: BuildJobRef, claim: Pick<BuildClaim, 'info' | 'resolved' | 'attempt'>, o: BuildOutcome, by: BuildReporter = {}): Promise<Retry | void> {
     const { store, arches } = this.o;
     const { info, resolved, attempt } = claim;
     const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch });
@@ -131,6 +164,8 @@ export class LocalBuildHost implements BuildHost {
       return { delayMs };
     }
     const m = o.measurements;
+    const good = o.state === 'good' && o.binariesArchive ? o.binariesArchive : null;
+    const provenance = good ? await this.provenanceRun(by, o) : null;
     await updateStatus(store, job.pkgid, {
       message: `build ${info.name} ${info.version} (pkgid ${job.pkgid}, ${job.arch}): ${o.state}${o.reason ? ` (${o.reason})` : ''}`,
       actor: 'builder',
@@ -146,7 +181,7 @@ export class LocalBuildHost implements BuildHost {
         mergeArchStatus(s, arches);
       },
       report: { reporter: 'builder', kind: 'builder', status: o.state === 'good' ? 'ok' : 'failed', arch: job.arch, reason: o.reason, message: o.message, logFile: o.logFile },
-      binaries: o.state === 'good' && o.binariesArchive ? { arch: job.arch, archive: o.binariesArchive, manifest: { pkgid: job.pkgid, arch: job.arch, files: o.installed } } : undefined,
+      binaries: good && provenance ? { arch: job.arch, archive: good, manifest: { pkgid: job.pkgid, arch: job.arch, files: o.installed }, provenance } : undefined,
     });
   }
 }

@@ -1,6 +1,7 @@
 // Changes a submission's meta/status.json and its index entry in one commit, optionally with a
 // build report (meta/reports/<n>.json + <n>.log) and the built binaries (binaries/<arch>/:
-// files.tar.gz and manifest.json, {pkgid, name, version, arch, files}). The entry's `builds`
+// files.tar.gz, manifest.json {pkgid, name, version, arch, files}, and the build's signed
+// provenance, provenance.dsse.json, made from what this commit writes). The entry's `builds`
 // (indexed-builds.ts: measurements, the archive's size and sha256, the manifest's sha256 as
 // written) is derived the way reindex derives it, in the same commit.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { bytesDigest, deriveBuilds, fileDigest, type BinariesDigests } from '../
 import { readPortIndex, updatePortIndex } from '../layout/port-index.js';
 import { storePaths } from '../layout/store-paths.js';
 import type { Store, Tx } from '../tree/store.js';
+import { PROVENANCE_FILE, type ProvenanceRun } from '../../domain/provenance.js';
+import { provenanceFile } from './build-provenance.js';
 import { nowIso, type BuildReport, type SubmissionInfo, type SubmissionStatus } from '../../domain/submission.js';
 
 export interface StatusChange {
@@ -18,7 +21,9 @@ export interface StatusChange {
   actor: string;
   change: (status: SubmissionStatus) => void;
   report?: Omit<BuildReport, 'n' | 'pkgid' | 'created_at' | 'log'> & { logFile: string | null };
-  binaries?: { arch: Arch; archive: string; manifest: unknown };
+  /** a good build's binaries; `provenance`: the run's facts its signed provenance is made with
+   *  (build-provenance.ts: binaries/<arch>/provenance.dsse.json, in the same commit) */
+  binaries?: { arch: Arch; archive: string; manifest: unknown; provenance: ProvenanceRun };
 }
 
 /** Next free report number n (reports are 1.json, 2.json, …). */
@@ -34,6 +39,7 @@ export async function updateStatus(store: Store, pkgid: number, c: StatusChange)
     const info = await store.readJson<SubmissionInfo>(storePaths.submissionInfo(pkgid));
     const status = await store.readJson<SubmissionStatus>(storePaths.status(pkgid));
     if (!info || !status) throw new MorphuxError('not_found', `no submission ${pkgid}`);
+    const before = c.binaries ? status.builds?.[c.binaries.arch] : undefined;
     c.change(status);
     status.updated_at = nowIso();
     await tx.writeJson(storePaths.status(pkgid), status);
@@ -54,7 +60,11 @@ export async function updateStatus(store: Store, pkgid: number, c: StatusChange)
       const manifest = { pkgid, name: info.name, version: info.version, arch: c.binaries.arch, ...(c.binaries.manifest as object) };
       const bytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
       await tx.write(path.posix.join(dir, 'manifest.json'), bytes);
-      fresh.set(c.binaries.arch, { binaries: archive!, manifest_sha256: bytesDigest(bytes).sha256 });
+      const manifestSha256 = bytesDigest(bytes).sha256;
+      fresh.set(c.binaries.arch, { binaries: archive!, manifest_sha256: manifestSha256 });
+      await tx.write(path.posix.join(dir, PROVENANCE_FILE), await provenanceFile(store, {
+        pkgid, arch: c.binaries.arch, info, status, before, binaries_sha256: archive!.sha256, manifest_sha256: manifestSha256, run: c.binaries.provenance,
+      }));
     }
     const known = (await readPortIndex(store, info.name))?.submissions.find((s) => s.pkgid === pkgid)?.builds;
     const builds = await deriveBuilds(tx.abs(storePaths.portpkgDir(pkgid)), status, { known, fresh });
