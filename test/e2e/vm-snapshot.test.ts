@@ -4,7 +4,9 @@
 // and the next build saves and restores a new state. Entropy and clock after a restore are checked
 // by builder-trust.test.ts (trust-probe's `fresh` step).
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,12 +17,18 @@ import { archProfile } from '../../src/builder/vm/arch-profile.js';
 import { ensureImage } from '../../src/builder/vm/base-image.js';
 import { QemuRunner } from '../../src/builder/vm/qemu-runner.js';
 import type { BuildJob, BuildOutcome } from '../../src/builder/vm/vm-types.js';
-import { ensureSnapshot, snapshotKey, type SnapshotSpec } from '../../src/builder/vm/vm-snapshot.js';
+import { ensureSnapshot, ramFileOf, snapshotKey, type SnapshotSpec } from '../../src/builder/vm/vm-snapshot.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { parseManifest } from '../../src/domain/manifest.js';
 import { silentLogger } from '../../src/lib/logger.js';
 
 const config = loadConfig();
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
 const FIXTURE = path.resolve('test/fixtures/hello');
 
 describe('build VMs from a saved state (real VMs)', function () {
@@ -68,8 +76,13 @@ describe('build VMs from a saved state (real VMs)', function () {
   });
 
   it('builds hello in a VM restored from the state, the same files as a cold boot', async () => {
-    const restored = await build(new QemuRunner({ imageDir: config.imageDir, log, snapshot: true }));
+    const runner = new QemuRunner({ imageDir: config.imageDir, log, snapshot: true });
+    const ram = ramFileOf(await ensureSnapshot(spec, silentLogger));
+    const before = await sha256Of(ram);
+    const restored = await build(runner);
     expect(restored.state, restored.message).to.equal('good');
+    // the saved guest RAM is mapped private: what the job's guest wrote is its own, the file is as saved
+    expect(await sha256Of(ram), 'the saved RAM after a restored build').to.equal(before);
     expect(restored.measurements!.files).to.include('/usr/bin/hello');
     expect(restored.phases.restore_seconds, JSON.stringify(restored.phases)).to.be.a('number');
     const cold = await build(new QemuRunner({ imageDir: config.imageDir, log: silentLogger, snapshot: false }));

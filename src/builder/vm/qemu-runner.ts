@@ -15,7 +15,7 @@ import { packBinaries } from './pack-binaries.js';
 import { qemuArgs } from './qemu-args.js';
 import { readResult, type GuestResult } from './read-result.js';
 import { runQemu, type QemuRun } from './run-qemu.js';
-import { discardSnapshot, ensureSnapshot, fileDigest, handIn, incomingArgs, qmpArgs, snapshotArgs, socketDir, type SnapshotSpec } from './vm-snapshot.js';
+import { discardSnapshot, ensureSnapshot, fileDigest, handIn, incomingArgs, qmpArgs, ramFileOf, snapshotArgs, socketDir, type SnapshotSpec } from './vm-snapshot.js';
 import type { BuildJob, BuildOutcome, FailureReason, PhaseTimes, VmRunner } from './vm-types.js';
 
 export interface QemuRunnerOptions {
@@ -81,7 +81,7 @@ export class QemuRunner implements VmRunner {
         const sockets = await socketDir();
         const socket = path.join(sockets, 'qmp');
         try {
-          restored = await run([...snapshotArgs(spec, disks), ...incomingArgs(state), ...qmpArgs(socket)], (stdin) => handIn(socket, stdin, 30_000));
+          restored = await run([...snapshotArgs(spec, disks, { file: ramFileOf(state), shared: false }), ...incomingArgs(), ...qmpArgs(socket)], (stdin) => handIn(socket, stdin, state, 30_000));
         } finally {
           await rm(sockets, { recursive: true, force: true });
         }
