@@ -126,7 +126,7 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     for (;;) {
       const st = (await api(s.url, 'GET', `/api/v1/pkg/${victimPkgid}`)).json.status;
       if (st.builds?.x86_64?.attempts === 2) { retakenAfter = (Date.now() - tKill) / 1000; break; }
-      expect(Date.now() - tKill, 'the dead worker\'s job was never taken again').to.be.below(300_000);
+      expect(Date.now() - tKill, `the dead worker's job was never taken again; the survivor said:\n${survivor.out.slice(-4000)}`).to.be.below(300_000);
       await new Promise((r) => setTimeout(r, 500));
     }
 
