@@ -93,7 +93,9 @@ describe('remote workers: BullMQ on redis, two `morphux worker` processes, real 
     const t0 = Date.now();
     const pkgids: number[] = [];
     for (const v of ['1.0.1', '1.0.2', '1.0.3']) {
-      const r = await upload(s, await packFixture('hello', (p) => { p.version = v; }), s.adminToken);
+      // each build lasts at least 12 s, so the worker killed 8 s into one is killed mid-build (a VM
+      // started from the saved state builds plain hello in ~4 s)
+      const r = await upload(s, await packFixture('hello', (p) => { p.version = v; p.build = ['sleep 12', ...p.build]; }), s.adminToken);
       expect(r.status, JSON.stringify(r.json)).to.equal(201);
       pkgids.push(r.json.pkgid);
     }
