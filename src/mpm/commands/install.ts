@@ -56,14 +56,18 @@ export interface InstallOptions {
   provenance?: ProvenanceFlags;
 }
 
-export async function mpmInstall(ctx: CommandContext, specs: string[], o: InstallOptions): Promise<void> {
+/** Runs `f` with the source the options name, closed after whatever happens. */
+async function withSource(ctx: CommandContext, o: InstallOptions, f: (source: PackageSource) => Promise<void>): Promise<void> {
   const source = await sourceFor(ctx, o.mirror);
   try {
-    await install(ctx, source, specs, o);
+    await f(source);
   } finally {
     source.close();
   }
 }
+
+export const mpmInstall = (ctx: CommandContext, specs: string[], o: InstallOptions): Promise<void> =>
+  withSource(ctx, o, (source) => install(ctx, source, specs, o));
 
 async function install(ctx: CommandContext, source: PackageSource, specs: string[], o: InstallOptions): Promise<void> {
   const check = await provenanceCheck(ctx.client, o.provenance ?? {}, o.mirror?.mirror !== undefined);
@@ -92,14 +96,8 @@ async function install(ctx: CommandContext, source: PackageSource, specs: string
   });
 }
 
-export async function mpmUpgrade(ctx: CommandContext, names: string[], o: InstallOptions): Promise<void> {
-  const source = await sourceFor(ctx, o.mirror);
-  try {
-    await upgrade(ctx, source, names, o);
-  } finally {
-    source.close();
-  }
-}
+export const mpmUpgrade = (ctx: CommandContext, names: string[], o: InstallOptions): Promise<void> =>
+  withSource(ctx, o, (source) => upgrade(ctx, source, names, o));
 
 async function upgrade(ctx: CommandContext, source: PackageSource, names: string[], o: InstallOptions): Promise<void> {
   const check = await provenanceCheck(ctx.client, o.provenance ?? {}, o.mirror?.mirror !== undefined);
