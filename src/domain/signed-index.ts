@@ -51,6 +51,18 @@ export const indexEntrySchema = z.object({
    *  sealing: mpm install refuses such an entry as unavailable */
   manifest_sealed_size: z.number().int().nonnegative().optional(),
   manifest_sealed_sha256: hex(64).optional(),
+  /** sha256 of the build's binaries archive as committed (binaries/<arch>/files.tar.gz, what the
+   *  server serves and what its provenance's subject names): the artifact is that archive's tar
+   *  recompressed, so its own sha256 differs */
+  binaries_sha256: hex(64).optional(),
+  /** the build's signed provenance (domain/provenance-statement.ts: a DSSE envelope, the bytes of
+   *  binaries/<arch>/provenance.dsse.json as committed, in clear), on the mirror beside the
+   *  artifact, relative to its root; absent when the build has none signed, or in an index signed
+   *  before provenance was published (`--require-provenance` then refuses: provenance_missing) */
+  provenance_path: poolPath.optional(),
+  /** size and sha256 of that file, as on the mirror (checked before its signature is) */
+  provenance_size: z.number().int().nonnegative().optional(),
+  provenance_sha256: hex(64).optional(),
 }).strict();
 export type IndexEntry = z.infer<typeof indexEntrySchema>;
 

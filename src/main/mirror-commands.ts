@@ -35,7 +35,7 @@ export async function mirrorPush(opts: DataOpts): Promise<void> {
   else {
     process.stdout.write(`built ${r.built} artifacts\n`);
     for (const m of r.mirrors) {
-      process.stdout.write(`${m.mirror}: uploaded ${m.uploaded.length}${m.manifests.length ? ` (and ${m.manifests.length} manifests)` : ''}${m.removed.length ? `, removed ${m.removed.length} plain manifests` : ''}, failed ${m.failed.length}, pending ${m.pending}${m.index ? `, index #${m.index}` : ''}\n`);
+      process.stdout.write(`${m.mirror}: uploaded ${m.uploaded.length}${m.manifests.length ? ` (and ${m.manifests.length} manifests)` : ''}${m.provenances.length ? ` (and ${m.provenances.length} provenance files)` : ''}${m.removed.length ? `, removed ${m.removed.length} plain manifests` : ''}, failed ${m.failed.length}, pending ${m.pending}${m.index ? `, index #${m.index}` : ''}\n`);
     }
   }
   if (r.mirrors.some((m) => m.failed.length > 0 || m.pending > 0)) process.exit(1);

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { action } from '../lib/command-errors.js';
+import { MorphuxError } from '../domain/errors.js';
 import { mpmComment, mpmFlagStable, mpmSubmit, mpmSubmitReport, mpmTag, mpmVote } from './commands/actions.js';
 import { mpmGet } from './commands/get.js';
 import { submissionArg } from './submission-arg.js';
@@ -81,7 +82,9 @@ program.command('get <spec>').description('download NAME, NAME@VERSION, NAME@sta
   .option('--content-keys <file>', 'with --mirror: the content keys file to decrypt with (env MPM_CONTENT_KEYS)')
   .option('--ca-file <file>', 'with an ftps:// or https:// mirror: PEM of CAs to trust besides the system\'s (env MPM_CA_FILE)')
   .option('--arch <arch>', 'with --mirror: architecture', process.arch === 'arm64' ? 'aarch64' : 'x86_64')
-  .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; arch: string }) => {
+  .option('--require-provenance', 'with --mirror: refuse the binaries unless their signed build provenance on the mirror names them (env MPM_REQUIRE_PROVENANCE, config require_provenance)')
+  .action(action(async (spec: string, o: { output?: string; extract?: string; mirror?: string | boolean; publicKey?: string[]; contentKeys?: string; caFile?: string; arch: string; requireProvenance?: boolean }) => {
+    if (o.requireProvenance && o.mirror === undefined) throw new MorphuxError('bad_request', '--require-provenance checks built binaries: with `get`, only with --mirror (the server\'s `get` downloads the submitted source)');
     if (o.mirror !== undefined) {
       const which = isAbsolute(spec) ? String(submissionArg(client(), spec)) : spec;
       // loaded on use: the mirror path starts the codecs (execa), which other commands never need

@@ -6,20 +6,23 @@
 // mirror. An artifact's size and sha256 are the index's; it decrypts (AES-256-GCM, authenticated)
 // and its detached signature verifies. A sealed manifest likewise: its size and sha256 the index's,
 // then it decrypts as that artifact's manifest (its own associated data: never an artifact, never
-// another artifact's manifest). The replay state is written only when the caller says the whole
-// command succeeded (remember()). No token is sent.
+// another artifact's manifest). A build's provenance: the file the index names, its size and sha256
+// the index's, its DSSE signature valid under the same trusted keys (pinned, or reached through the
+// rotation statements). The replay state is written only when the caller says the whole command
+// succeeded (remember()). No token is sent.
 import { createHash, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { envelopeKeyIds, invalidProvenance } from '../domain/dsse.js';
 import { isMorphuxError, MorphuxError } from '../domain/errors.js';
 import { verifyRotation } from '../domain/key-rotation.js';
+import { MAX_PROVENANCE_BYTES, verifyProvenance, type ProvenanceStatement } from '../domain/provenance-statement.js';
 import { openArtifact, openManifest, SEALED_OVERHEAD, verifyArtifactSig } from '../domain/sealed-artifact.js';
-import { parsePublicKey, signingKeyId, verifySignedIndex, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
+import { verifySignedIndex, type IndexEntry, type IndexPayload } from '../domain/signed-index.js';
 import { trustedCas } from '../domain/tls-trust.js';
 import { checkEntryNames } from './mirror-plan.js';
 import { MirrorSource } from './mirror-source.js';
+import { mpmSettings, trustedKeyMap, type MpmSettings, type TrustFlags } from './mpm-settings.js';
 
 export interface MirrorTrustOptions {
   mirror: string;
@@ -34,31 +37,14 @@ export interface MirrorTrustOptions {
   now?: Date;
 }
 
-export interface MirrorFlags {
-  mirror?: string | boolean;
-  publicKey?: string[];
-  contentKeys?: string;
-  caFile?: string;
-}
+export type MirrorFlags = TrustFlags;
 
-/** mpm's mirror settings: flags, then the environment, then ~/.config/mpm/config.json. */
-export async function mirrorSettings(flags: MirrorFlags, env: NodeJS.ProcessEnv = process.env) {
-  const file = env.MPM_CONFIG ?? path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'mpm', 'config.json');
-  let cfg: { mirror?: string; public_keys?: string[]; content_keys_file?: string; ca_file?: string } = {};
-  if (existsSync(file)) {
-    try {
-      cfg = JSON.parse(await readFile(file, 'utf8'));
-    } catch {
-      throw new MorphuxError('bad_request', `${file} is not valid JSON`);
-    }
-  }
-  const mirror = (typeof flags.mirror === 'string' ? flags.mirror : undefined) ?? env.MPM_MIRROR ?? cfg.mirror;
+/** mpm's settings (mpm-settings.ts, the one reader) with the mirror they name: bad_request when none does. */
+export async function mirrorSettings(flags: MirrorFlags, env: NodeJS.ProcessEnv = process.env): Promise<MpmSettings & { mirror: string }> {
+  const settings = await mpmSettings(flags, env);
+  const { mirror } = settings;
   if (!mirror) throw new MorphuxError('bad_request', 'no mirror: pass --mirror URL, set MPM_MIRROR, or "mirror" in the mpm config');
-  const publicKeys = flags.publicKey?.length ? flags.publicKey : env.MPM_PUBLIC_KEYS ? env.MPM_PUBLIC_KEYS.split(/[\s,]+/).filter(Boolean) : (cfg.public_keys ?? []);
-  const contentKeysFile = flags.contentKeys ?? env.MPM_CONTENT_KEYS ?? cfg.content_keys_file ?? null;
-  const caFile = flags.caFile ?? env.MPM_CA_FILE ?? cfg.ca_file ?? null;
-  const stateFile = path.join(env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'mpm', 'mirrors.json');
-  return { mirror, publicKeys, contentKeysFile, caFile, stateFile };
+  return { ...settings, mirror };
 }
 
 type ReplayState = Record<string, { sequence: number; origin: string; at: string }>;
@@ -82,6 +68,14 @@ export interface TrustedMirror {
    * `maxBytes`: the most a manifest in clear may have.
    */
   manifest(entry: SealedManifestOf, maxBytes: number): Promise<Buffer>;
+  /**
+   * The signed provenance of `entry`'s build, verified: the file at provenance_path, its size and
+   * sha256 the index's (else provenance_invalid, reason digest), its DSSE signature by a trusted
+   * key (the pinned ones and those their rotation statements on the mirror lead to: the index's
+   * rules; else provenance_invalid). null when the entry names none (provenance_missing is the
+   * caller's to say). The caller compares it (domain/provenance-check.ts).
+   */
+  provenance(entry: IndexEntry): Promise<{ statement: ProvenanceStatement; keyId: string } | null>;
   /** Records the index's sequence as the highest seen from this mirror (only once all succeeded). */
   remember(): Promise<void>;
   close(): void;
@@ -92,12 +86,7 @@ export type SealedManifestOf = IndexEntry & Required<Pick<IndexEntry, 'manifest_
 
 /** Fetches the mirror's index and checks it (key, rotations, signature, expiry, replay). */
 export async function openTrustedMirror(o: MirrorTrustOptions): Promise<TrustedMirror> {
-  if (o.publicKeys.length === 0) throw new MorphuxError('bad_request', 'no trusted public key: pass --public-key ed25519:… (from `morphux keys show-public`)');
-  const trusted = new Map<string, KeyObject>();
-  for (const k of o.publicKeys) {
-    const key = parsePublicKey(k);
-    trusted.set(signingKeyId(key), key);
-  }
+  const trusted = trustedKeyMap(o.publicKeys);
   const contentKeys = await readContentKeys(o.contentKeysFile);
   const mirrorKey = o.mirror.replace(/\/+$/, '');
   const state = JSON.parse(await readFile(o.stateFile, 'utf8').catch(() => '{}')) as ReplayState;
@@ -130,6 +119,22 @@ export async function openTrustedMirror(o: MirrorTrustOptions): Promise<TrustedM
         checkEntryNames(entry);
         const sealed = await fetchSigned(src, entry.manifest_path, { size: entry.manifest_sealed_size, sha256: entry.manifest_sealed_sha256 }, maxBytes + SEALED_OVERHEAD);
         return openManifest(sealed, { name: entry.name, version: entry.version, pkgid: entry.pkgid, arch: entry.arch }, contentKeys);
+      },
+      provenance: async (entry) => {
+        if (!entry.provenance_path || entry.provenance_size === undefined || !entry.provenance_sha256) return null;
+        checkEntryNames(entry);
+        const rel = entry.provenance_path;
+        let bytes: Buffer;
+        try {
+          bytes = await fetchSigned(src, rel, { size: entry.provenance_size, sha256: entry.provenance_sha256 }, MAX_PROVENANCE_BYTES);
+        } catch (e) {
+          if (isMorphuxError(e, 'digest_mismatch') || isMorphuxError(e, 'too_large')) throw invalidProvenance(`${e.message}: not the provenance the signed index names`, 'digest', { path: rel });
+          if (isMorphuxError(e, 'not_found')) throw new MorphuxError('provenance_missing', `the signed index names ${rel}, which is not on the mirror`, { path: rel });
+          throw e;
+        }
+        // signed by a key the pins do not name: reached as the index's key is, through the rotations
+        for (const id of envelopeKeyIds(bytes)) await followRotations(src, id, trusted);
+        return verifyProvenance(bytes, trusted);
       },
       remember: async () => {
         // read again: another mpm may have moved it meanwhile; never lowered

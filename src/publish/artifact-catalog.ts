@@ -7,19 +7,27 @@
 // content key (sealManifest) and kept as artifacts/<manifest_path> for the mirrors. Entries built
 // before those fields existed get them from HEAD on the next refresh, and so do entries whose
 // manifest was published in clear (manifest_path without manifest_sealed_sha256): their manifest
-// is sealed, the plain local copy removed (push-mirror.ts removes it from the mirrors).
+// is sealed, the plain local copy removed (push-mirror.ts removes it from the mirrors). Each entry
+// also carries the sha256 of the archive it was made from (binaries_sha256) and, when the build has
+// a signed provenance whose subjects are that archive and that manifest, the provenance itself, in
+// clear, kept as artifacts/<provenance_path> (withProvenance says why in clear); entries built
+// before get both on the next refresh (once: binaries_sha256 is then set).
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Arch } from '../domain/arch.js';
 import { isMorphuxError } from '../domain/errors.js';
+import { summarize } from '../domain/provenance-check.js';
+import { readUnverified } from '../domain/provenance-statement.js';
 import { sealManifest } from '../domain/sealed-artifact.js';
+import { storePaths } from '../store/layout/store-paths.js';
 import type { Logger } from '../lib/logger.js';
 import { atomicWrite, atomicWriteJson } from '../lib/atomic-write.js';
 import { buildArtifact, type CatalogEntry } from './build-artifact.js';
-import { listCommittedBinaries, readCommitted, readCommittedManifest, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
+import { listCommittedBinaries, readCommitted, readCommittedManifest, readCommittedProvenance, readCommittedSubmission, readResolutionFacts, type CommittedBinaries } from './committed-binaries.js';
 import type { Compression } from './compress-binaries.js';
 import type { PublishKeys } from './publish-keys.js';
-import { isPlainManifestPath, remoteManifestPath, type PublishPaths } from './publish-paths.js';
+import { isPlainManifestPath, remoteManifestPath, remoteProvenancePath, type PublishPaths } from './publish-paths.js';
 
 interface CatalogDoc {
   artifacts: CatalogEntry[];
@@ -70,7 +78,7 @@ export class ArtifactCatalog {
       await mkdir(path.dirname(this.localFile(a.entry.path)), { recursive: true });
       await atomicWrite(this.localFile(a.entry.sig_path), a.sig);
       await atomicWrite(this.localFile(a.entry.path), a.sealed);
-      const entry = await this.withManifest(a.entry, keys, log);
+      const entry = await this.withProvenance(await this.withManifest(a.entry, keys, log), log);
       entries.push(entry);
       built.push(entry);
       await atomicWriteJson(this.p.catalog, { artifacts: entries } satisfies CatalogDoc);
@@ -81,9 +89,10 @@ export class ArtifactCatalog {
 
   /**
    * Adds the resolution fields to entries built before they existed (once: `dependencies` is then
-   * set), and a sealed manifest to those without one or with one published in clear (once:
+   * set), a sealed manifest to those without one or with one published in clear (once:
    * `manifest_sealed_sha256` is then set; an entry whose build has no manifest at HEAD has no
-   * manifest_sha256 and is left as it is). The plain local copies are removed once the catalog no
+   * manifest_sha256 and is left as it is), and binaries_sha256 with the build's provenance to those
+   * built before provenance was published (once: `binaries_sha256` is then set). The plain local copies are removed once the catalog no
    * longer names them.
    */
   private async backfill(keys: PublishKeys, log: Logger): Promise<void> {
@@ -98,6 +107,10 @@ export class ArtifactCatalog {
         next = { ...next, ...(await readResolutionFacts(this.storeRoot, e.pkgid, e.arch, sub)) };
       }
       if (next.manifest_sealed_sha256 === undefined) next = await this.withManifest(next, keys, log);
+      if (next.binaries_sha256 === undefined) {
+        const archive = await readCommitted(this.storeRoot, `${storePaths.binaries(e.pkgid, e.arch as Arch)}/files.tar.gz`).catch(() => null);
+        if (archive) next = await this.withProvenance({ ...next, binaries_sha256: createHash('sha256').update(archive).digest('hex') }, log);
+      }
       if (next === e) continue;
       if (e.manifest_path && e.manifest_path !== next.manifest_path && isPlainManifestPath(e.manifest_path)) retired.push(e.manifest_path);
       entries[i] = next;
@@ -145,5 +158,39 @@ export class ArtifactCatalog {
       manifest_sealed_size: sealed.length,
       manifest_sealed_sha256: sealedSha256,
     };
+  }
+
+  /**
+   * The entry with its build's signed provenance, kept locally for the mirrors
+   * (artifacts/<provenance_path>, written before the catalog names it): the bytes of
+   * binaries/<arch>/provenance.dsse.json at HEAD as committed (already signed with the publishing
+   * key when the build was recorded; the same file the server serves), named by their sha256. In
+   * clear, not sealed: it names no file of the package (the manifest, which does, is sealed), only
+   * digests and what the index signs in clear or the server publishes anyway (name, version,
+   * pkgid, dependencies, the source's repo and commit, the builder), and so anyone can check it
+   * with the public key alone, before holding a content key, with the usual in-toto/SLSA tools.
+   * Left without one when HEAD has none (recorded before provenance was), when it is unsigned (the
+   * instance had no publishing key: no client accepts it), or when its subjects are not this
+   * entry's archive and manifest (a warning: the store does not match itself).
+   */
+  private async withProvenance(e: CatalogEntry, log: Logger): Promise<CatalogEntry> {
+    if (e.provenance_sha256 !== undefined || !e.binaries_sha256 || !e.manifest_sha256) return e;
+    const bytes = await readCommittedProvenance(this.storeRoot, e.pkgid, e.arch);
+    if (!bytes) return e;
+    const { statement, keyIds } = readUnverified(bytes);
+    if (!statement || keyIds.length === 0) {
+      log.info({ pkgid: e.pkgid, arch: e.arch }, 'the build\'s provenance is unsigned: not published');
+      return e;
+    }
+    const s = summarize(statement);
+    if (s.pkgid !== e.pkgid || s.arch !== e.arch || s.binaries_sha256 !== e.binaries_sha256 || s.manifest_sha256 !== e.manifest_sha256) {
+      log.warn({ pkgid: e.pkgid, arch: e.arch }, 'the build\'s provenance does not name its committed binaries and manifest: not published');
+      return e;
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const rel = remoteProvenancePath(e, sha256);
+    await mkdir(path.dirname(this.localFile(rel)), { recursive: true });
+    await atomicWrite(this.localFile(rel), bytes);
+    return { ...e, provenance_path: rel, provenance_size: bytes.length, provenance_sha256: sha256 };
   }
 }

@@ -1,6 +1,7 @@
 // One artifact from one binaries archive: compressed, signed (detached Ed25519 over the
 // compressed bytes), encrypted (AES-256-GCM under the active content key), named by its hash; its
-// catalog entry carries what a client resolves with offline (ResolutionFacts) when given.
+// catalog entry carries what a client resolves with offline (ResolutionFacts) when given, and the
+// sha256 of the archive it was made from (binaries_sha256: what the build's provenance names).
 import { createHash } from 'node:crypto';
 import { sealArtifact, signArtifact, type ArtifactIdentity, type ContentKey } from '../domain/sealed-artifact.js';
 import type { IndexEntry } from '../domain/signed-index.js';
@@ -33,6 +34,7 @@ export async function buildArtifact(o: { id: ArtifactIdentity; archive: Buffer; 
       sig_path: `${rel}.sig`,
       size: sealed.length,
       sha256,
+      binaries_sha256: createHash('sha256').update(o.archive).digest('hex'),
       key_id: o.content.id,
       signing_key_id: o.signing.id,
       compression: o.compression,

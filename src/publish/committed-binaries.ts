@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { ARCHES, type Arch } from '../domain/arch.js';
 import { runGit } from '../lib/git.js';
 import { pkgidOfPath, storePaths } from '../store/layout/store-paths.js';
+import { PROVENANCE_FILE } from '../domain/provenance-statement.js';
 import type { SubmissionInfo, SubmissionStatus } from '../domain/submission.js';
 
 export interface CommittedBinaries {
@@ -55,6 +56,15 @@ export async function readCommittedSubmission(storeRoot: string, pkgid: number):
 export async function readCommittedManifest(storeRoot: string, pkgid: number, archName: string): Promise<Buffer | null> {
   try {
     return await readCommitted(storeRoot, `${storePaths.binaries(pkgid, archName as Arch)}/manifest.json`);
+  } catch {
+    return null;
+  }
+}
+
+/** binaries/<arch>/provenance.dsse.json at HEAD, its bytes as committed, or null (a build recorded before provenance was). */
+export async function readCommittedProvenance(storeRoot: string, pkgid: number, archName: string): Promise<Buffer | null> {
+  try {
+    return await readCommitted(storeRoot, `${storePaths.binaries(pkgid, archName as Arch)}/${PROVENANCE_FILE}`);
   } catch {
     return null;
   }

@@ -2,7 +2,8 @@
 // signing/<id>.pem, content/<id>.key, active.json), artifacts/<remote path> (built once),
 // catalog.json, sequence, mirrors/<name>.json (the outbox state), publish.lock.
 // Remote (a mirror's root): index.json (signed), pool/<letter>/<name>/<file> (+ .sig), each
-// artifact's sealed manifest beside it (pool/…/<…>.manifest.json.enc) and keys/rotation-<n>.json (+ .sig);
+// artifact's sealed manifest beside it (pool/…/<…>.manifest.json.enc), its build's signed provenance
+// in clear (pool/…/<…>.provenance.dsse.json) and keys/rotation-<n>.json (+ .sig);
 // each kept locally as artifacts/<remote path>.
 import path from 'node:path';
 import type { ArtifactIdentity } from '../domain/sealed-artifact.js';
@@ -73,13 +74,23 @@ export function remoteManifestPath(id: ArtifactIdentity, sealedSha256: string): 
   return `pool/${id.name[0]}/${id.name}/${id.name}_${id.version}_${id.pkgid}_${id.arch}.${sealedSha256.slice(0, 12)}.manifest.json.enc`;
 }
 
+/**
+ * pool/<letter>/<name>/<name>_<version>_<pkgid>_<arch>.<12 hex of its sha256>.provenance.dsse.json:
+ * the build's signed provenance (the DSSE envelope as committed, in clear), beside its artifact,
+ * named by its hash like the others.
+ */
+export function remoteProvenancePath(id: ArtifactIdentity, sha256: string): string {
+  return `pool/${id.name[0]}/${id.name}/${id.name}_${id.version}_${id.pkgid}_${id.arch}.${sha256.slice(0, 12)}.provenance.dsse.json`;
+}
+
 /** A manifest published in clear (<…>.manifest.json) before manifests were sealed: retired from the mirrors. */
 export const isPlainManifestPath = (rel: string) => /^pool\/.+\.manifest\.json$/.test(rel);
 
 /** The remote files one published item puts on a mirror, in upload order, each .sig going up with
- *  its file: a catalog entry's manifest (when it has one) then its artifact; a rotation statement. */
-export function remoteFilesOf(e: PublishedFile & { manifest_path?: string }): string[] {
-  return e.manifest_path ? [e.manifest_path, e.path] : [e.path];
+ *  its file: a catalog entry's manifest and provenance (when it has them) then its artifact; a
+ *  rotation statement. */
+export function remoteFilesOf(e: PublishedFile & { manifest_path?: string; provenance_path?: string }): string[] {
+  return [e.manifest_path, e.provenance_path, e.path].filter((p): p is string => p !== undefined);
 }
 
 /** Joins a mirror's root folder and a remote path into an absolute FTP path. */

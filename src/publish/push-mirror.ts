@@ -1,9 +1,9 @@
 // One round for one mirror: upload the key rotation statements, then every built artifact the
-// mirror lacks (its sealed manifest, its signature, then the file, each under a temporary name,
-// checked, then renamed), record each success at once, then, only when its content changed or it
-// nears expiry and every rotation statement is there, sign and upload an index naming just the
-// artifacts confirmed on that mirror (and an artifact's manifest only once its sealed manifest is
-// confirmed there too). A failure backs off (mirror-state.ts). A mirror published before manifests
+// mirror lacks (its sealed manifest, its build's provenance, its signature, then the file, each
+// under a temporary name, checked, then renamed), record each success at once, then, only when its
+// content changed or it nears expiry and every rotation statement is there, sign and upload an
+// index naming just the artifacts confirmed on that mirror (and an artifact's manifest or
+// provenance only once that file is confirmed there too). A failure backs off (mirror-state.ts). A mirror published before manifests
 // existed, or with manifests in clear, gets sealed ones on its next round (the catalog back-fills
 // them); the only files ever deleted are those plain manifests, once the mirror's index is one that
 // no longer names them.
@@ -43,6 +43,8 @@ export interface PushMirrorResult {
   uploaded: string[];
   /** the sealed manifests uploaded (an artifact's, before it; or one a mirror published before lacked) */
   manifests: string[];
+  /** the builds' provenance files uploaded (an artifact's, before it; or one a mirror published before lacked) */
+  provenances: string[];
   /** the manifests in clear (published before they were sealed) removed from the mirror */
   removed: string[];
   /** uploads that went on from a partial file a previous try left, and from which byte */
@@ -60,9 +62,9 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
   const now = o.now ?? (() => new Date());
   const stateFile = o.paths.mirrorState(o.mirror.name);
   const state = await readMirrorState(stateFile, o.mirror.name);
-  const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], manifests: [], removed: [], resumed: [], failed: [], index: null, pending: 0 };
-  const files: Array<PublishedFile & Partial<Pick<CatalogEntry, 'manifest_path' | 'manifest_sealed_size' | 'manifest_sealed_sha256'>>> = [...o.rotations, ...o.entries];
-  const lacks = (e: PublishedFile & { manifest_path?: string }) => remoteFilesOf(e).filter((p) => !state.uploaded[p]);
+  const result: PushMirrorResult = { mirror: o.mirror.name, uploaded: [], manifests: [], provenances: [], removed: [], resumed: [], failed: [], index: null, pending: 0 };
+  const files: Array<PublishedFile & Partial<Pick<CatalogEntry, SidecarField>>> = [...o.rotations, ...o.entries];
+  const lacks = (e: PublishedFile & { manifest_path?: string; provenance_path?: string }) => remoteFilesOf(e).filter((p) => !state.uploaded[p]);
   const missing = files.filter((e) => lacks(e).length > 0);
   const todo = missing.filter((e) => o.force || lacks(e).some((p) => !isBackingOff(state, p, now())));
   const fail = async (what: string, e: unknown) => {
@@ -94,17 +96,19 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
       delete state.failures[CONNECTION];
       await writeMirrorState(stateFile, state);
     }
-    for (const e of todo) {
-      // the manifest first (a failure there does not hold the artifact back: the index names an
-      // artifact's manifest_path only once that is confirmed), then the signature and the artifact
-      if (e.manifest_path && !state.uploaded[e.manifest_path] && (o.force || !isBackingOff(state, e.manifest_path, now()))) {
+    todo: for (const e of todo) {
+      // the manifest and the provenance first (a failure there does not hold the artifact back: the
+      // index names an artifact's manifest or provenance only once that is confirmed), then the
+      // signature and the artifact
+      for (const side of sidecarsOf(e)) {
+        if (state.uploaded[side.path] || (!o.force && isBackingOff(state, side.path, now()))) continue;
         try {
-          await putManifest(o, ftp, state, e.manifest_path, { size: e.manifest_sealed_size, sha256: e.manifest_sealed_sha256 });
+          await putSidecar(o, ftp, state, side);
           await writeMirrorState(stateFile, state);
-          result.manifests.push(e.manifest_path);
+          (side.kind === 'manifest' ? result.manifests : result.provenances).push(side.path);
         } catch (err) {
-          await fail(e.manifest_path, err);
-          if (isConnectionLost(err)) break;
+          await fail(side.path, err);
+          if (isConnectionLost(err)) break todo;
         }
       }
       if (state.uploaded[e.path] || (!o.force && isBackingOff(state, e.path, now()))) continue;
@@ -157,21 +161,40 @@ export async function pushMirror(o: PushMirrorOptions): Promise<PushMirrorResult
   return result;
 }
 
+type SidecarField = 'manifest_path' | 'manifest_sealed_size' | 'manifest_sealed_sha256' | 'provenance_path' | 'provenance_size' | 'provenance_sha256';
+
+/** A file that goes up beside an artifact: its sealed manifest, its build's provenance. */
+interface Sidecar {
+  kind: 'manifest' | 'provenance';
+  path: string;
+  size?: number;
+  sha256?: string;
+}
+
+/** An entry's files beside its artifact, in upload order. */
+function sidecarsOf(e: Partial<Pick<CatalogEntry, SidecarField>>): Sidecar[] {
+  const out: Sidecar[] = [];
+  if (e.manifest_path) out.push({ kind: 'manifest', path: e.manifest_path, size: e.manifest_sealed_size, sha256: e.manifest_sealed_sha256 });
+  if (e.provenance_path) out.push({ kind: 'provenance', path: e.provenance_path, size: e.provenance_size, sha256: e.provenance_sha256 });
+  return out;
+}
+
 /**
- * Uploads a build's sealed manifest (DATA/publish/artifacts/<rel>) like any file: temporary name,
- * checked, renamed. The local copy is checked first against the catalog's size and sha256 of the
- * sealed file (the ones the index will sign: what mpm checks before it decrypts).
+ * Uploads a file beside an artifact (DATA/publish/artifacts/<rel>) like any file: temporary name,
+ * checked, renamed. The local copy is checked first against the catalog's size and sha256 (the
+ * ones the index will sign: what mpm checks before it decrypts a manifest or verifies a provenance).
  */
-async function putManifest(o: PushMirrorOptions, ftp: FtpMirror, state: MirrorState, rel: string, want: { size?: number; sha256?: string }): Promise<void> {
+async function putSidecar(o: PushMirrorOptions, ftp: FtpMirror, state: MirrorState, side: Sidecar): Promise<void> {
+  const rel = side.path;
   const bytes = await readFile(o.paths.local(rel));
   const sum = sha256(bytes);
-  if (sum !== want.sha256 || bytes.length !== want.size) {
-    throw new MorphuxError('digest_mismatch', `the local copy of ${rel} has ${bytes.length} bytes, sha256 ${sum}; the catalog says ${want.size}, ${want.sha256}`, { path: rel });
+  if (sum !== side.sha256 || bytes.length !== side.size) {
+    throw new MorphuxError('digest_mismatch', `the local copy of ${rel} has ${bytes.length} bytes, sha256 ${sum}; the catalog says ${side.size}, ${side.sha256}`, { path: rel });
   }
   await ftp.put(o.paths.local(rel), remoteJoin(o.mirror.dir, rel), { size: bytes.length, sha256: sum });
   state.uploaded[rel] = { sha256: sum, size: bytes.length, at: (o.now ?? (() => new Date()))().toISOString() };
   delete state.failures[rel];
-  o.log.info({ mirror: o.mirror.name, path: rel }, 'manifest on mirror');
+  o.log.info({ mirror: o.mirror.name, path: rel }, `${side.kind} on mirror`);
 }
 
 /** The manifests in clear this mirror holds that no catalog entry names any more (each was re-published sealed). */
@@ -185,10 +208,12 @@ async function indexFor(o: PushMirrorOptions, state: MirrorState, now: Date): Pr
   const confirmed = o.entries.filter((e) => state.uploaded[e.path]).sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
   const byName = new Map<string, Set<number> | null>();
   for (const e of confirmed) if (!byName.has(e.name)) byName.set(e.name, o.eligible ? await o.eligible(e.name) : null);
-  // an artifact's sealed manifest is named (path, size, sha256) only once it is confirmed there
-  const entries: IndexEntry[] = confirmed.map(({ manifest_path, manifest_sealed_size, manifest_sealed_sha256, ...e }) => ({
+  // an artifact's sealed manifest and its provenance are each named (path, size, sha256) only once
+  // confirmed there
+  const entries: IndexEntry[] = confirmed.map(({ manifest_path, manifest_sealed_size, manifest_sealed_sha256, provenance_path, provenance_size, provenance_sha256, ...e }) => ({
     ...e,
     ...(manifest_path && state.uploaded[manifest_path] ? { manifest_path, manifest_sealed_size, manifest_sealed_sha256 } : {}),
+    ...(provenance_path && state.uploaded[provenance_path] ? { provenance_path, provenance_size, provenance_sha256 } : {}),
     eligible: byName.get(e.name)?.has(e.pkgid) ?? true,
   }));
   const digest = createHash('sha256').update(JSON.stringify(entries)).digest('hex');

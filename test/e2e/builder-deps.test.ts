@@ -5,7 +5,8 @@
 // the build's signed provenance naming its dependency's binaries and the VM's image digests.
 import { expect } from 'chai';
 import { parsePublicKey, signingKeyId } from '../../src/domain/signed-index.js';
-import { summarize, verifyProvenance } from '../../src/domain/provenance.js';
+import { summarize } from '../../src/domain/provenance-check.js';
+import { verifyProvenance } from '../../src/domain/provenance-statement.js';
 import { PublishKeys } from '../../src/publish/publish-keys.js';
 import { publishPaths } from '../../src/publish/publish-paths.js';
 import { api, newUser, startTestServer, waitState, type TestServer } from '../support/test-server.js';

@@ -11,87 +11,55 @@
 import { expect } from 'chai';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { execa } from 'execa';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../../src/lib/logger.js';
 import { openManifest } from '../../src/domain/sealed-artifact.js';
-import { formatPublicKey, signIndex, type IndexEntry, type IndexPayload } from '../../src/domain/signed-index.js';
-import { Publisher } from '../../src/publish/publisher.js';
-import { storePaths } from '../../src/store/layout/store-paths.js';
-import { cliErrorCode, expectOneLine, runCli } from '../support/cli-bin.js';
+import { formatPublicKey, type IndexEntry } from '../../src/domain/signed-index.js';
+import type { Publisher } from '../../src/publish/publisher.js';
+import { cliErrorCode, expectOneLine } from '../support/cli-bin.js';
 import { goodSubmission, maintainer } from '../support/good-submission.js';
 import { listing } from '../support/install-plan-server.js';
 import { baseRoot, CONF_11, greet, LIB_SO, libgreet } from '../support/mpm-install-fixtures.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
-import { Vsftpd } from '../support/vsftpd.js';
+import { PublishedMirror } from '../support/published-mirror.js';
+import type { TestServer } from '../support/test-server.js';
 
-const readIndex = async (dir: string): Promise<IndexPayload> => JSON.parse(JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')).payload);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('mpm install --mirror: resolved from the signed index alone, over a real FTP mirror', function () {
   this.timeout(300_000);
-  const ftp = new Vsftpd();
+  const m = new PublishedMirror('mpm-install-mirror-');
+  const ftp = m.ftp;
   let s: TestServer;
   let pub: Publisher;
   let work: string;
   let mirror: string;
-  let publicKey: string;
   let contentKeys: string;
-  let env: Record<string, string>;
   let stateFile: string;
   const ids: Record<string, number> = {};
   let greetM: { user: string; token: string };
 
-  /** mpm as users run it (the bundled CLI), with no server at all and a private replay state */
-  const mpm = (args: string[], extra: Record<string, string> = {}) => runCli('mpm', args, { cwd: work, env: { ...env, ...extra } });
-  const trust = () => ['--public-key', publicKey, '--content-keys', contentKeys];
+  const mpm = (args: string[], extra: Record<string, string> = {}) => m.mpm(args, extra);
+  const trust = () => m.trust();
   const db = async (root: string, name: string) => JSON.parse(await readFile(path.join(root, 'var/lib/mpm/installed', `${name}.json`), 'utf8'));
-  const publish = async () => (await pub.runOnce({ force: true, wait: true }))!;
-  const committedManifest = async (pkgid: number) =>
-    Buffer.from((await execa('git', ['-C', s.ctx.layout.store, 'cat-file', 'blob', `HEAD:${storePaths.binaries(pkgid, 'x86_64')}/manifest.json`], { encoding: 'buffer', stripFinalNewline: false })).stdout);
-  /** the mirror's index re-signed with the publisher's key, its entries changed by `edit` (same sequence) */
-  const resign = async (edit: (a: IndexEntry[]) => void) => {
-    const ix = await readIndex(ftp.pub);
-    edit(ix.artifacts);
-    const k = await pub.keys.signingKey();
-    await writeFile(path.join(ftp.pub, 'index.json'), signIndex(ix, k.privateKey, k.id));
-  };
+  const publish = () => m.publish();
+  const committedManifest = (pkgid: number) => m.committed(pkgid, 'manifest.json');
+  const resign = (edit: (a: IndexEntry[]) => void) => m.resign(edit);
 
   before(async () => {
-    await ftp.init();
-    await ftp.start();
-    s = await startTestServer({ worker: false });
-    work = await mkdtemp(path.join(os.tmpdir(), 'mpm-install-mirror-'));
-    mirror = `${ftp.url}/pub`;
-    env = { XDG_DATA_HOME: path.join(work, 'share'), XDG_CONFIG_HOME: path.join(work, 'config') };
-    stateFile = path.join(work, 'share', 'mpm', 'mirrors.json');
-    pub = new Publisher({
-      settings: { ...s.config.publish, retry_base_seconds: 1, mirrors: [{ name: 'main', url: ftp.url, user: 'anonymous', password_file: null, dir: '/pub', tls_verify: true, ca_file: null, verify: 'sha256' }] },
-      root: s.ctx.layout.publish, storeRoot: s.ctx.layout.store, log: silentLogger,
-    });
-    await pub.keys.init();
-    publicKey = (await pub.keys.publicKeys())[0].public_key;
-    contentKeys = path.join(work, 'content-keys.json');
-    await writeFile(contentKeys, JSON.stringify(await pub.keys.contentKeysFile()));
+    await m.start();
+    ({ s, pub, work, mirror, contentKeys, stateFile } = m);
     // the installer tests' packages (a library with a symlink, a program needing it with a hard
     // link and a config file), as good builds in the store; and one needing a libgreet nobody has
     ids.libgreet = await goodSubmission(s, await maintainer(s, 'libgreet'), 'libgreet', '1.0', {}, { fixture: 'libgreet', built: (id) => libgreet(id) });
     greetM = await maintainer(s, 'greet');
     ids.greet = await goodSubmission(s, greetM, 'greet', '1.0', {}, { fixture: 'greet', built: (id) => greet(id, '1.0') });
     ids.needy = await goodSubmission(s, await maintainer(s, 'needy'), 'needy', '1.0', { 'usr/bin/needy': 'needs libgreet 2\n' }, { edit: (p) => { p.dependencies = { libgreet: '>=2' }; } });
-    const r = await publish();
-    expect(r.mirrors[0].failed, JSON.stringify(r.mirrors[0].failed)).to.deep.equal([]);
+    await publish();
   });
-  after(async () => {
-    await s?.close();
-    await ftp.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => m.close());
 
   it('publishes each build\'s manifest beside its artifact sealed like it (nothing of it in clear), named by the signed index with both sha256s', async () => {
-    const ix = await readIndex(ftp.pub);
+    const ix = await m.readIndex();
     expect(ix.artifacts.map((a) => a.name).sort()).to.deep.equal(['greet', 'libgreet', 'needy']);
     for (const a of ix.artifacts) {
       expect(a.manifest_path, a.name).to.match(new RegExp(`^pool/${a.name[0]}/${a.name}/${a.name}_${a.version}_${a.pkgid}_x86_64\\.[0-9a-f]{12}\\.manifest\\.json\\.enc$`));
@@ -129,7 +97,7 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
     const g = await db(R, 'greet');
     expect(g).to.include({ version: '1.0', pkgid: ids.greet, explicit: true, spec: 'greet' });
     expect(g.resolved).to.deep.equal({ libgreet: ids.libgreet });
-    const entry = (await readIndex(ftp.pub)).artifacts.find((a) => a.name === 'greet')!;
+    const entry = (await m.readIndex()).artifacts.find((a) => a.name === 'greet')!;
     expect(g.pkgurl, 'where it came from').to.equal(`${mirror}/${entry.path}`);
     expect(await db(R, 'libgreet')).to.include({ pkgid: ids.libgreet, explicit: false });
     const v = await mpm(['verify', '--root', R]);
@@ -137,7 +105,7 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
     const list = JSON.parse((await mpm(['list', '--root', R, '--json'])).out);
     expect(list.items.map((p: { name: string; pkgid: number }) => [p.name, p.pkgid]).sort()).to.deep.equal([['greet', ids.greet], ['libgreet', ids.libgreet]]);
     // the replay state moved once it all succeeded
-    expect(JSON.parse(await readFile(stateFile, 'utf8'))[mirror].sequence).to.equal((await readIndex(ftp.pub)).sequence);
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))[mirror].sequence).to.equal((await m.readIndex()).sequence);
 
     const again = await mpm(['install', '--mirror', mirror, 'greet', '--root', R, '--yes', ...trust()]);
     expect(again.code, again.err).to.equal(0);
@@ -188,7 +156,7 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
     expect([...r.mirrors[0].manifests].sort()).to.deep.equal([...now].sort());
     expect(now.filter((m) => manifests.includes(m))).to.deep.equal([]);
     expect(r.mirrors[0].index).to.be.a('number');
-    const ix = await readIndex(ftp.pub);
+    const ix = await m.readIndex();
     for (const a of ix.artifacts) expect(sha256(await readFile(path.join(ftp.pub, a.manifest_path!)))).to.equal(a.manifest_sealed_sha256);
     expect((await pub.status())[0]).to.deep.include({ pending: [], failed: [] });
 
@@ -246,7 +214,7 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
     }
     const after = JSON.parse(await readFile(pub.paths.mirrorState('main'), 'utf8'));
     expect(Object.keys(after.uploaded).filter((k) => k.endsWith('.manifest.json'))).to.deep.equal([]);
-    const ix = await readIndex(ftp.pub);
+    const ix = await m.readIndex();
     expect(ix.artifacts.every((a) => a.manifest_path!.endsWith('.manifest.json.enc') && a.manifest_sealed_sha256)).to.equal(true);
     expect((await pub.status())[0]).to.deep.include({ pending: [], failed: [] });
     // a round with nothing to do removes nothing more and signs no index
@@ -260,13 +228,10 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
   describe('refusals: by code, nothing written under the root, the replay state as it was', () => {
     /** runs `tamper` on the mirror, expects `code` from `mpm install --mirror … spec`, puts the mirror back */
     async function refused(code: string, spec: string, tamper: () => Promise<void | string[]> = async () => {}, named: string[] = []): Promise<void> {
-      const snapshot = path.join(work, 'snapshot');
-      await rm(snapshot, { recursive: true, force: true });
-      await cp(ftp.pub, snapshot, { recursive: true });
       const stateBefore = await readFile(stateFile, 'utf8').catch(() => null);
       const R = await baseRoot(work, `root-${Math.random().toString(36).slice(2)}`);
       const was = await listing(R);
-      try {
+      await m.restoring(async () => {
         const args = (await tamper()) ?? trust();
         const x = await mpm(['install', '--mirror', mirror, spec, '--root', R, '--yes', ...args]);
         expect(x.code, x.out).to.not.equal(0);
@@ -276,15 +241,11 @@ describe('mpm install --mirror: resolved from the signed index alone, over a rea
         expect(await listing(R)).to.deep.equal(was);
         expect(existsSync(path.join(R, 'var')), 'not even mpm\'s folder').to.equal(false);
         expect(await readFile(stateFile, 'utf8').catch(() => null)).to.equal(stateBefore);
-      } finally {
-        await rm(ftp.pub, { recursive: true, force: true });
-        await cp(snapshot, ftp.pub, { recursive: true });
-        await ftp.ownPub();
-      }
+      });
     }
-    const greetEntry = async () => (await readIndex(ftp.pub)).artifacts.filter((a) => a.name === 'greet').sort((a, b) => b.pkgid - a.pkgid)[0];
+    const greetEntry = async () => (await m.readIndex()).artifacts.filter((a) => a.name === 'greet').sort((a, b) => b.pkgid - a.pkgid)[0];
 
-    const libgreetEntry = async () => (await readIndex(ftp.pub)).artifacts.find((a) => a.name === 'libgreet')!;
+    const libgreetEntry = async () => (await m.readIndex()).artifacts.find((a) => a.name === 'libgreet')!;
     /** swaps two files' bytes on the mirror, each keeping the other's name */
     const swap = async (a: string, b: string) => {
       const [x, y] = [await readFile(path.join(ftp.pub, a)), await readFile(path.join(ftp.pub, b))];

@@ -1,13 +1,12 @@
-// Build provenance without I/O (domain/provenance.ts): DSSE's PAE as the spec gives it, the
+// Build provenance without I/O (domain/dsse.ts, provenance-statement.ts, provenance-check.ts): DSSE's PAE as the spec gives it, the
 // in-toto statement with its SLSA v1 predicate, the envelope signed and verified (a changed byte,
 // an untrusted key, a forged key id and an unsigned envelope refused), and the comparison with an
 // install plan that `mpm install --require-provenance` makes.
 import { expect } from 'chai';
 import { generateKeyPairSync, verify } from 'node:crypto';
-import {
-  buildStatement, checkProvenance, IN_TOTO_PAYLOAD_TYPE, pae, provenanceEnvelope, signEnvelope, summarize, verifyEnvelope,
-  verifyProvenance, type ProvenanceFacts,
-} from '../../src/domain/provenance.js';
+import { pae, signEnvelope, verifyEnvelope } from '../../src/domain/dsse.js';
+import { checkProvenance, summarize } from '../../src/domain/provenance-check.js';
+import { buildStatement, IN_TOTO_PAYLOAD_TYPE, provenanceEnvelope, verifyProvenance, type ProvenanceFacts } from '../../src/domain/provenance-statement.js';
 import { signingKeyId } from '../../src/domain/signed-index.js';
 import { parseFinishResult } from '../../src/domain/worker-protocol.js';
 import { isMorphuxError, type MorphuxError } from '../../src/domain/errors.js';

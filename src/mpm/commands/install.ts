@@ -21,7 +21,8 @@ import { pool } from '../pool.js';
 import { openRoot, type RootSession } from '../session.js';
 import { apply, newTxid, preview, type ApplyInput } from './apply.js';
 import { hostArch, type CommandContext } from './context.js';
-import { provenanceCheck, type ProvenanceFlags } from './provenance.js';
+import { trustedKeyMap } from '../mpm-settings.js';
+import { provenanceCheck, serverProvenance, type ProvenanceFlags } from './provenance.js';
 
 /** The server as a package source: its install plan, manifests and archives (tar.gz). */
 function serverSource(ctx: CommandContext): PackageSource {
@@ -35,6 +36,7 @@ function serverSource(ctx: CommandContext): PackageSource {
       await downloadAll(client, items, o);
       return items.map((i) => i.file);
     },
+    provenance: (trust) => serverProvenance(client, trustedKeyMap(trust.publicKeys)),
     succeeded: async () => {},
     close: () => {},
   };
@@ -70,7 +72,7 @@ export const mpmInstall = (ctx: CommandContext, specs: string[], o: InstallOptio
   withSource(ctx, o, (source) => install(ctx, source, specs, o));
 
 async function install(ctx: CommandContext, source: PackageSource, specs: string[], o: InstallOptions): Promise<void> {
-  const check = await provenanceCheck(ctx.client, o.provenance ?? {}, o.mirror?.mirror !== undefined);
+  const check = await provenanceCheck(source, o.provenance ?? {});
   const parsed = specs.map((t) => source.spec(t));
   const s = await openRoot(ctx.root, { write: true });
   const db = await readDb(s.root, s.layout);
@@ -100,7 +102,7 @@ export const mpmUpgrade = (ctx: CommandContext, names: string[], o: InstallOptio
   withSource(ctx, o, (source) => upgrade(ctx, source, names, o));
 
 async function upgrade(ctx: CommandContext, source: PackageSource, names: string[], o: InstallOptions): Promise<void> {
-  const check = await provenanceCheck(ctx.client, o.provenance ?? {}, o.mirror?.mirror !== undefined);
+  const check = await provenanceCheck(source, o.provenance ?? {});
   const s = await openRoot(ctx.root, { write: true });
   const db = await readDb(s.root, s.layout);
   for (const n of names) if (!db.has(n)) throw new MorphuxError('not_found', `${n} is not installed`, { name: n });

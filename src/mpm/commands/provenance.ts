@@ -1,70 +1,27 @@
-// Build provenance on the client (domain/provenance.ts, the code the server signs with):
-// `mpm info --provenance PKGID|PKGURL [--arch A]` shows a build's provenance once verified, and
-// `mpm install|upgrade --require-provenance` checks, for each package the plan installs and before
-// anything is downloaded or written, that its provenance (GET /api/v1/pkg/<pkgid>/provenance/<arch>)
-// is signed by a trusted key, that its subjects are the plan's binaries and manifest (sha256), and
-// that every dependency the plan resolves for it is one the build had installed. The trusted keys
-// are the mirrors' (--public-key, MPM_PUBLIC_KEYS, "public_keys" in the mpm config: the publishing
-// keys of `morphux keys show-public`).
+// Build provenance on the client (domain/provenance-statement.ts and provenance-check.ts, the code
+// the server signs with): `mpm info --provenance PKGID|PKGURL [--arch A]` shows a build's provenance
+// once verified, and `mpm install|upgrade --require-provenance` (from the server or --mirror) and
+// `mpm get --mirror --require-provenance` check, for each package, before any archive is
+// downloaded or anything written, that its provenance is signed by a trusted key, that its
+// subjects are the binaries and manifest the plan fetches (sha256), and, for an install, that
+// every dependency the plan resolves for it is one the build had installed. The provenance comes
+// from the server (GET /api/v1/pkg/<pkgid>/provenance/<arch>, serverProvenance) or from the mirror
+// (the file its signed index names, install/mirror-install.ts); the trusted keys and the switch
+// are mpm's settings (mpm-settings.ts: --public-key, MPM_PUBLIC_KEYS, "public_keys";
+// --require-provenance, MPM_REQUIRE_PROVENANCE, "require_provenance").
 import type { KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { isMorphuxError, MorphuxError } from '../../domain/errors.js';
-import { checkProvenance, summarize, verifyProvenance, type ProvenanceStatement, type ProvenanceSummary } from '../../domain/provenance.js';
-import { parsePublicKey, signingKeyId } from '../../domain/signed-index.js';
+import { checkProvenance, summarize, type ProvenanceExpectation, type ProvenanceSummary } from '../../domain/provenance-check.js';
+import { MAX_PROVENANCE_BYTES, verifyProvenance, type ProvenanceStatement } from '../../domain/provenance-statement.js';
 import type { MpmClient } from '../client.js';
+import type { PackageSource, ProvenanceSource } from '../install/package-source.js';
 import type { PlanPackage } from '../install/plan.js';
+import { mpmSettings, trustedKeyMap, type TrustFlags } from '../mpm-settings.js';
 import { pool } from '../pool.js';
 import { submissionArg } from '../submission-arg.js';
 
-/** A provenance file is small (its statement names the dependencies): more is refused. */
-const MAX_PROVENANCE_BYTES = 4 << 20;
-
-export interface ProvenanceFlags {
-  /** --public-key, repeatable */
-  publicKey?: string[];
-  /** --require-provenance */
-  requireProvenance?: boolean;
-}
-
-interface MpmConfig {
-  public_keys?: string[];
-  require_provenance?: boolean;
-}
-
-/** The mpm config file (MPM_CONFIG, else ~/.config/mpm/config.json), as the mirror settings read it. */
-async function mpmConfig(env: NodeJS.ProcessEnv): Promise<MpmConfig> {
-  const file = env.MPM_CONFIG ?? path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'mpm', 'config.json');
-  if (!existsSync(file)) return {};
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as MpmConfig;
-  } catch {
-    throw new MorphuxError('bad_request', `${file} is not valid JSON`);
-  }
-}
-
-/** The trusted keys, as the mirror commands take them: --public-key, else MPM_PUBLIC_KEYS, else the config's public_keys. */
-export async function trustedKeys(flags: ProvenanceFlags, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, KeyObject>> {
-  const texts = flags.publicKey?.length ? flags.publicKey
-    : env.MPM_PUBLIC_KEYS ? env.MPM_PUBLIC_KEYS.split(/[\s,]+/).filter(Boolean)
-      : ((await mpmConfig(env)).public_keys ?? []);
-  if (!texts.length) throw new MorphuxError('bad_request', 'no trusted public key: pass --public-key ed25519:… (from `morphux keys show-public`), set MPM_PUBLIC_KEYS or "public_keys" in the mpm config');
-  const trusted = new Map<string, KeyObject>();
-  for (const t of texts) {
-    const key = parsePublicKey(t);
-    trusted.set(signingKeyId(key), key);
-  }
-  return trusted;
-}
-
-/** Whether installs must check provenance: --require-provenance, MPM_REQUIRE_PROVENANCE=1, or "require_provenance": true in the config. */
-export async function provenanceRequired(flags: ProvenanceFlags, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  if (flags.requireProvenance) return true;
-  if (env.MPM_REQUIRE_PROVENANCE !== undefined && env.MPM_REQUIRE_PROVENANCE !== '') return !['0', 'false', 'no'].includes(env.MPM_REQUIRE_PROVENANCE.toLowerCase());
-  return (await mpmConfig(env)).require_provenance === true;
-}
+/** --public-key (repeatable) and --require-provenance */
+export type ProvenanceFlags = Pick<TrustFlags, 'publicKey' | 'requireProvenance'>;
 
 /** The provenance file of a build as the server serves it; null when it has none (404). */
 export async function fetchProvenance(client: MpmClient, pkgid: number, arch: string): Promise<Buffer | null> {
@@ -75,6 +32,18 @@ export async function fetchProvenance(client: MpmClient, pkgid: number, arch: st
     if (isMorphuxError(e, 'not_found')) return null;
     throw e;
   }
+}
+
+/** The server as the source of provenance: its file for the build, verified with the pinned keys; the
+ *  plan's binaries are the build's archive as committed, the statement's subject. */
+export function serverProvenance(client: MpmClient, trusted: ReadonlyMap<string, KeyObject>): ProvenanceSource {
+  return {
+    verified: async (p) => {
+      const file = await fetchProvenance(client, p.pkgid, p.arch);
+      return file && verifyProvenance(file, trusted).statement;
+    },
+    binariesSha256: (p) => p.binaries.sha256,
+  };
 }
 
 export interface ShownProvenance {
@@ -89,7 +58,7 @@ export interface ShownProvenance {
 /** `mpm info --provenance`: the build's provenance, verified with a trusted key. */
 export async function mpmInfoProvenance(client: MpmClient, what: string, o: ProvenanceFlags & { arch: string }): Promise<{ value: ShownProvenance; text: () => string }> {
   const pkgid = submissionArg(client, what);
-  const trusted = await trustedKeys(o);
+  const trusted = trustedKeyMap((await mpmSettings(o)).publicKeys);
   const file = await fetchProvenance(client, pkgid, o.arch);
   if (!file) throw new MorphuxError('provenance_missing', `pkgid ${pkgid} has no provenance for ${o.arch} (not built good for it, or built before provenance was recorded)`, { pkgid, arch: o.arch });
   const { statement, keyId } = verifyProvenance(file, trusted);
@@ -118,33 +87,42 @@ function describeProvenance(s: ProvenanceSummary, keyId: string): string {
 }
 
 /**
- * The install check: each package's provenance fetched, verified with a trusted key and compared
- * with the plan (checkProvenance). Throws provenance_missing, provenance_invalid or
- * provenance_mismatch naming the package; nothing has been downloaded or written by then.
+ * One package's check: its provenance (`verified`: fetched and verified by the source) compared
+ * with what will be installed or written (checkProvenance, the one comparison). Throws
+ * provenance_missing, or the source's provenance_invalid, or provenance_mismatch, each naming the
+ * package.
  */
-export async function checkPlanProvenance(client: MpmClient, packages: readonly PlanPackage[], trusted: ReadonlyMap<string, KeyObject>): Promise<void> {
-  await pool(packages, 4, async (p) => {
-    const file = await fetchProvenance(client, p.pkgid, p.arch);
-    if (!file) throw new MorphuxError('provenance_missing', `${p.name} ${p.version} (pkgid ${p.pkgid}, ${p.arch}) has no provenance; --require-provenance refuses it`, { name: p.name, pkgid: p.pkgid, arch: p.arch });
-    let statement: ProvenanceStatement;
-    try {
-      statement = verifyProvenance(file, trusted).statement;
-    } catch (e) {
-      if (isMorphuxError(e)) throw new MorphuxError(e.code, `${p.name} ${p.version} (pkgid ${p.pkgid}, ${p.arch}): ${e.message}`, { ...e.data, name: p.name, pkgid: p.pkgid, arch: p.arch });
-      throw e;
-    }
-    checkProvenance(statement, { name: p.name, pkgid: p.pkgid, arch: p.arch, binaries_sha256: p.binaries.sha256, manifest_sha256: p.manifest.sha256, resolved: p.resolved });
-  });
+export async function checkPackageProvenance(p: Pick<PlanPackage, 'name' | 'version' | 'pkgid' | 'arch'>, verified: () => Promise<ProvenanceStatement | null>, want: Pick<ProvenanceExpectation, 'binaries_sha256' | 'manifest_sha256' | 'resolved'>): Promise<ProvenanceSummary> {
+  const who = `${p.name} ${p.version} (pkgid ${p.pkgid}, ${p.arch})`;
+  let statement: ProvenanceStatement | null;
+  try {
+    statement = await verified();
+  } catch (e) {
+    if (isMorphuxError(e)) throw new MorphuxError(e.code, `${who}: ${e.message}`, { ...e.data, name: p.name, pkgid: p.pkgid, arch: p.arch });
+    throw e;
+  }
+  if (!statement) throw new MorphuxError('provenance_missing', `${who} has no provenance; --require-provenance refuses it`, { name: p.name, pkgid: p.pkgid, arch: p.arch });
+  return checkProvenance(statement, { name: p.name, pkgid: p.pkgid, arch: p.arch, ...want });
 }
 
 /**
- * What install and upgrade run before they download anything: null when provenance is not
- * required; with --mirror it is refused (mirrors do not carry provenance yet: the check needs the
- * server's), else the check of the packages the plan changes.
+ * The install check: each package's provenance from `from`, compared with the plan (its manifest's
+ * sha256, its resolved dependencies; its binaries as the source names the build's archive).
+ * Nothing has been downloaded but manifests, nor written, by then.
  */
-export async function provenanceCheck(client: () => MpmClient, flags: ProvenanceFlags, fromMirror: boolean): Promise<((packages: readonly PlanPackage[]) => Promise<void>) | null> {
-  if (!(await provenanceRequired(flags))) return null;
-  if (fromMirror) throw new MorphuxError('bad_request', '--require-provenance checks the server\'s provenance; it cannot be used with --mirror yet');
-  const trusted = await trustedKeys(flags);
-  return (packages) => checkPlanProvenance(client(), packages, trusted);
+export async function checkPlanProvenance(packages: readonly PlanPackage[], from: ProvenanceSource): Promise<void> {
+  await pool(packages, 4, (p) => checkPackageProvenance(p, () => from.verified(p), { binaries_sha256: from.binariesSha256(p), manifest_sha256: p.manifest.sha256, resolved: p.resolved }));
+}
+
+/**
+ * What install and upgrade run before they download any archive: null when provenance is not
+ * required (flag, environment, config), else the check of the packages the plan changes, with
+ * provenance from the source the plan comes from (the server's, or the mirror's). bad_request
+ * at once when no key is trusted.
+ */
+export async function provenanceCheck(source: Pick<PackageSource, 'provenance'>, flags: TrustFlags): Promise<((packages: readonly PlanPackage[]) => Promise<void>) | null> {
+  const settings = await mpmSettings(flags);
+  if (!settings.requireProvenance) return null;
+  const from = source.provenance(settings);
+  return (packages) => checkPlanProvenance(packages, from);
 }

@@ -94,7 +94,7 @@ export async function fetchManifest(client: MpmClient, p: PlanPackage): Promise<
 }
 
 /** A manifest's bytes (from the server or a mirror): their sha256 the plan's, then checkManifest. */
-export function manifestOf(bytes: Buffer, p: PlanPackage): FileEntry[] {
+export function manifestOf(bytes: Buffer, p: Pick<PlanPackage, 'name' | 'version' | 'pkgid' | 'arch' | 'manifest'>): FileEntry[] {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== p.manifest.sha256) throw new MorphuxError('digest_mismatch', `the manifest of ${p.name} ${p.version} has sha256 ${sha256}, the plan says ${p.manifest.sha256}`, { package: p.name });
   const json = parseUntrustedJson(decodeUtf8(bytes, 'bad_request', `the manifest of ${p.name}`), 'bad_request', `the manifest of ${p.name}`);

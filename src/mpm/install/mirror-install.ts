@@ -6,7 +6,12 @@
 // then its sha256 in clear the index's and its entries checked as a server's (manifest.ts
 // manifestOf); each archive is the sealed artifact, its size and sha256 the index's, decrypted,
 // its detached signature verified, then decompressed to a plain tar in the download folder
-// (outside ROOT). The replay state moves only once the install succeeded.
+// (outside ROOT). With --require-provenance, each build's provenance is the file the index names
+// beside the artifact, its size and sha256 the index's, signed by a trusted key (mirror-index.ts);
+// its subjects are compared with the manifest in clear (the plan's manifest.sha256, which the
+// opened manifest was checked against) and with the build's archive as the index names it
+// (binaries_sha256: the artifact is that archive's tar recompressed, every file of which is then
+// checked against the manifest). The replay state moves only once the install succeeded.
 // Loaded only when --mirror is given (it starts the codecs).
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
@@ -56,6 +61,14 @@ export async function mirrorPackageSource(flags: MirrorFlags, o: { now?: Date } 
         files.push(file);
       }
       return files;
+    }),
+    provenance: () => ({
+      // an entry without a provenance, or from an index signed before provenance was published: none
+      verified: (p) => serial(async () => {
+        const e = entryOf(p);
+        return e.binaries_sha256 ? ((await opened().provenance(e))?.statement ?? null) : null; // e has a manifest_sha256 (resolvable)
+      }),
+      binariesSha256: (p) => entryOf(p).binaries_sha256 ?? '',
     }),
     succeeded: async () => { await mirror?.remember(); },
     close: () => mirror?.close(),

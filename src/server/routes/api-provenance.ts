@@ -5,7 +5,7 @@
 // (no such submission or arch, not built yet, or built before provenance was recorded).
 import { Hono } from 'hono';
 import { MorphuxError } from '../../domain/errors.js';
-import { PROVENANCE_FILE } from '../../domain/provenance.js';
+import { PROVENANCE_FILE } from '../../domain/provenance-statement.js';
 import type { AppContext } from '../../service/app-context.js';
 import { bytesDigest, isArchName } from '../../store/layout/indexed-builds.js';
 import { storePaths } from '../../store/layout/store-paths.js';

@@ -1,10 +1,10 @@
-// The provenance of a good build (domain/provenance.ts), made by the status update that commits
+// The provenance of a good build (domain/provenance-statement.ts), made by the status update that commits
 // its binaries (update-status.ts), inside that transaction: the submission's facts and the
 // dependencies' digests come from the store as that commit will have them, the subjects' digests
 // are those of the files it writes, and the run's facts (builder, times, VM images, the key) from
 // whoever reported the build. Written as binaries/<arch>/provenance.dsse.json beside them.
 import type { Arch } from '../../domain/arch.js';
-import { buildStatement, provenanceEnvelope, type ProvenanceDependency, type ProvenanceRun } from '../../domain/provenance.js';
+import { buildStatement, provenanceEnvelope, type ProvenanceDependency, type ProvenanceRun } from '../../domain/provenance-statement.js';
 import type { ArchBuildStatus, SubmissionInfo, SubmissionStatus } from '../../domain/submission.js';
 import { fileDigest } from '../layout/indexed-builds.js';
 import { readPortIndex } from '../layout/port-index.js';
