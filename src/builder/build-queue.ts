@@ -1,8 +1,10 @@
 // The build queue. A job is a small record {pkgid, arch} whose key is "<pkgid>:<arch>"; queuing
-// the same key twice builds it once. The embedded queue is in memory but loses nothing: the job's
-// durable form is the submission's status.json (queued/building), written in the same commit as
-// the submission, and the queue is rebuilt from the store at start-up.
-import { jobKey, type BuildJobRef } from '../domain/worker-protocol.js';
+// the same key twice builds it once. A rebuild job ({pkgid, arch, kind: 'rebuild'}, the rebuild
+// check of a good build) is a job like any other, taken after every waiting build. The embedded
+// queue is in memory but loses nothing: the job's durable form is the submission's status.json
+// (queued/building, or a rebuild queued/running), written in the same commit as the submission
+// (or the good build), and the queue is rebuilt from the store at start-up.
+import { isRebuild, jobKey, type BuildJobRef } from '../domain/worker-protocol.js';
 import type { BuildProgress } from './build-progress.js';
 
 // the job reference is the worker protocol's (a remote worker claims jobs by it)
@@ -16,7 +18,7 @@ export interface RunningJob extends BuildJobRef {
 export interface BuildQueue {
   /** resolves once the job is queued (durably, for a queue engine) */
   enqueue(job: BuildJobRef, opts?: { delayMs?: number }): Promise<void>;
-  /** waits for the next job (lowest pkgid first); rejects when the signal aborts */
+  /** waits for the next job (builds before rebuilds, lowest pkgid first); rejects when the signal aborts */
   take(signal: AbortSignal): Promise<BuildJobRef>;
   /** marks a taken job finished, so the same key may be queued again */
   done(job: BuildJobRef): void;
@@ -41,7 +43,7 @@ export class EmbeddedQueue implements BuildQueue {
     this.keys.add(key);
     const add = () => {
       this.jobs.push(job);
-      this.jobs.sort((a, b) => a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
+      this.jobs.sort((a, b) => Number(isRebuild(a)) - Number(isRebuild(b)) || a.pkgid - b.pkgid || a.arch.localeCompare(b.arch));
       const w = this.waiters;
       this.waiters = [];
       for (const wake of w) wake();

@@ -2,7 +2,8 @@
 // builder.concurrency VMs), claims each from its BuildHost (the store, or the server over HTTP),
 // runs the VM streaming its log, and hands the outcome to the host; infra failures are retried.
 // Reports each job's progress to the queue: resolving, booting, building (step i/n), installing,
-// collecting, uploading.
+// collecting, uploading. A rebuild job runs the same way; its host says what it builds with (the
+// varied environment) and records only its verdict.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -11,6 +12,7 @@ import { isMorphuxError } from '../domain/errors.js';
 import type { BuildHost, Retry } from './build-host.js';
 import { buildProgress, LogProgress } from './build-progress.js';
 import type { BuildJobRef, BuildQueue } from './build-queue.js';
+import { isRebuild } from '../domain/worker-protocol.js';
 import type { BuildOutcome, VmRunner } from './vm/vm-types.js';
 
 export interface BuildWorkerOptions {
@@ -80,9 +82,10 @@ export class BuildWorker {
   /** One job, start to recorded outcome. */
   async build(job: BuildJobRef): Promise<Retry | void> {
     const { config } = this.o;
-    const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch });
+    const rebuild = isRebuild(job);
+    const log = this.o.log.child({ pkgid: job.pkgid, arch: job.arch, ...(rebuild ? { kind: 'rebuild' } : {}) });
     const t0 = Date.now();
-    const workDir = await mkdtemp(path.join(this.tmpDir, `build-${job.pkgid}-${job.arch}-`));
+    const workDir = await mkdtemp(path.join(this.tmpDir, `${rebuild ? 'rebuild' : 'build'}-${job.pkgid}-${job.arch}-`));
     try {
       // the host's downloads and the runner's disks each in a folder of their own
       const hostDir = path.join(workDir, 'host');
@@ -94,7 +97,7 @@ export class BuildWorker {
       try {
         const { info, attempt } = claim;
         const tStatus = Date.now();
-        log.info({ name: info.name, version: info.version, attempt }, 'build started');
+        log.info({ name: info.name, version: info.version, attempt }, rebuild ? 'rebuild check started' : 'build started');
         let outcome: BuildOutcome;
         // no VM when the inputs could not be fetched (infrastructure) or the dependencies do not resolve
         if (claim.inputError || claim.dependencyError !== null || !claim.manifest) {
@@ -118,6 +121,7 @@ export class BuildWorker {
             idleSeconds: config.builder.log_idle_seconds,
             memoryMib: config.builder.memory_mib,
             cpus: config.builder.cpus,
+            environment: claim.environment,
             onLog: (c) => {
               this.host.log(job, c);
               const p = phases.feed(c);
@@ -135,7 +139,7 @@ export class BuildWorker {
           queue_wait_seconds: (t0 - Date.parse(info.submitted_at)) / 1000,
           status_commit_seconds: (tStatus - t0) / 1000, record_commit_seconds: (Date.now() - tRecord) / 1000,
           total_seconds: (Date.now() - t0) / 1000,
-        }, retry ? 'build attempt ended; retry queued' : 'build finished');
+        }, retry ? 'build attempt ended; retry queued' : rebuild ? 'rebuild check finished' : 'build finished');
         return retry;
       } finally {
         this.host.release(job);

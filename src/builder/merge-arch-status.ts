@@ -1,8 +1,10 @@
 // A submission's overall status from its per-arch builds (status.json `builds`): failed as soon as
 // one configured arch failed (its reason, the arch named in the message), good only when every
-// configured arch is good, else building or queued; `build` mirrors the first configured arch.
+// configured arch is good, else building or queued; `build` mirrors the first configured arch;
+// `reproducible` is the arches' rebuild checks merged (domain/rebuild.ts).
 import type { Arch } from '../domain/arch.js';
 import type { ArchBuildStatus, SubmissionStatus } from '../domain/submission.js';
+import { mergeReproducible } from '../domain/rebuild.js';
 
 export function mergeArchStatus(status: SubmissionStatus, arches: readonly Arch[]): void {
   const builds = status.builds ?? {};
@@ -25,4 +27,5 @@ export function mergeArchStatus(status: SubmissionStatus, arches: readonly Arch[
     status.message = waiting ? `${many ? `${waiting}: ` : ''}${of(waiting)!.message}` : null;
   }
   status.build = of(arches[0])?.build ?? null;
+  status.reproducible = mergeReproducible(builds, arches);
 }

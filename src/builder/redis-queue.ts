@@ -5,12 +5,15 @@
 // the job back for another worker within lock + check interval. Retries belong to the build
 // worker (infrastructure failures only), so BullMQ itself never retries. The worker's progress
 // (phase, percent) is the BullMQ job's progress, so every process sees where each build is.
+// A rebuild job (the rebuild check) is a job of the same queue, id "pkg-<pkgid>-<arch>-rebuild",
+// with a priority, so that BullMQ hands out every waiting build first (spare workers take them).
 import { Queue, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Arch } from '../domain/arch.js';
 import type { Logger } from '../lib/logger.js';
 import type { BuildProgress } from './build-progress.js';
 import { jobKey, type BuildJobRef, type BuildQueue, type RunningJob } from './build-queue.js';
+import { isRebuild, jobOf } from '../domain/worker-protocol.js';
 
 export interface RedisQueueOptions {
   url: string;
@@ -32,7 +35,10 @@ interface Held {
 }
 
 export const queueName = (arch: Arch) => `morphux-build-${arch}`;
-export const redisJobId = (j: BuildJobRef) => `pkg-${j.pkgid}-${j.arch}`;
+export const redisJobId = (j: BuildJobRef) => `pkg-${j.pkgid}-${j.arch}${isRebuild(j) ? '-rebuild' : ''}`;
+/** BullMQ's priority of a rebuild job: after every job without one (the builds) */
+const REBUILD_PRIORITY = 10;
+const refOf = (data: { pkgid: unknown; arch: unknown; kind?: unknown }): BuildJobRef => jobOf(Number(data.pkgid), data.arch as Arch, data.kind);
 
 function connectionOf(url: string) {
   const u = new URL(url);
@@ -81,8 +87,10 @@ export class RedisQueue implements BuildQueue {
 
   async enqueue(job: BuildJobRef, opts: { delayMs?: number } = {}): Promise<void> {
     await this.completing.get(jobKey(job));
-    await this.queueFor(job.arch).add('build', { pkgid: job.pkgid, arch: job.arch }, {
+    const rebuild = isRebuild(job);
+    await this.queueFor(job.arch).add(rebuild ? 'rebuild' : 'build', { pkgid: job.pkgid, arch: job.arch, ...(rebuild ? { kind: 'rebuild' } : {}) }, {
       jobId: redisJobId(job), delay: opts.delayMs, attempts: 1, removeOnComplete: true, removeOnFail: true,
+      ...(rebuild ? { priority: REBUILD_PRIORITY } : {}),
     });
   }
 
@@ -95,7 +103,7 @@ export class RedisQueue implements BuildQueue {
         // with one arch, block in Redis (up to drainDelay); with several, poll each in turn
         const job = (await this.workers.get(arch)!.getNextJob(token, { block: arches.length === 1 })) as Job | undefined;
         if (!job) continue;
-        const ref: BuildJobRef = { pkgid: Number(job.data.pkgid), arch: job.data.arch as Arch };
+        const ref = refOf(job.data);
         const timer = setInterval(() => {
           job.extendLock(token, this.lockMs).catch((err) => this.o.log.warn({ err, job: job.id }, 'could not extend a build job lock'));
         }, Math.max(500, Math.floor(this.lockMs / 3)));
@@ -135,12 +143,12 @@ export class RedisQueue implements BuildQueue {
       const all: BuildJobRef[] = [];
       const active: RunningJob[] = [];
       for (const q of this.queues.values()) {
-        for (const j of await q.getJobs(['waiting', 'delayed', 'prioritized'], 0, 500)) if (j) all.push({ pkgid: Number(j.data.pkgid), arch: j.data.arch });
+        for (const j of await q.getJobs(['waiting', 'delayed', 'prioritized'], 0, 500)) if (j) all.push(refOf(j.data));
         for (const j of await q.getJobs(['active'], 0, 500)) {
-          if (j) active.push({ pkgid: Number(j.data.pkgid), arch: j.data.arch, progress: typeof j.progress === 'object' ? (j.progress as unknown as BuildProgress) : null });
+          if (j) active.push({ ...refOf(j.data), progress: typeof j.progress === 'object' ? (j.progress as unknown as BuildProgress) : null });
         }
       }
-      this.snapshot = all.sort((a, b) => a.pkgid - b.pkgid);
+      this.snapshot = all.sort((a, b) => Number(isRebuild(a)) - Number(isRebuild(b)) || a.pkgid - b.pkgid);
       this.active = active.sort((a, b) => a.pkgid - b.pkgid);
     } catch { /* keep the last snapshot */ }
   }
@@ -153,7 +161,7 @@ export class RedisQueue implements BuildQueue {
   running(): RunningJob[] {
     const mine = new Map<string, RunningJob>();
     for (const h of this.held.values()) {
-      const ref: BuildJobRef = { pkgid: Number(h.job.data.pkgid), arch: h.job.data.arch };
+      const ref = refOf(h.job.data);
       mine.set(jobKey(ref), { ...ref, progress: h.progress });
     }
     return [...mine.values(), ...this.active.filter((j) => !mine.has(jobKey(j)))];

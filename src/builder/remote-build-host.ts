@@ -1,7 +1,8 @@
 // The BuildHost of a remote worker (`morphux worker`): the server's internal worker API over HTTP
 // with a worker token. claim downloads the portpkg (unpacked into the work dir) and the dependency
 // binaries (a failed download makes the attempt an infrastructure failure); the log is posted in
-// chunks about once a second; finish uploads outcome, log, binaries.
+// chunks about once a second; finish uploads outcome, log, binaries (a rebuild job: the binaries'
+// sha256 alone, as the server keeps only the check's verdict).
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import type { Logger } from '../lib/logger.js';
 import { MorphuxError, type ErrorCode } from '../domain/errors.js';
 import { unpackPortpkg } from '../portpkg/unpack-portpkg.js';
 import type { BuildClaim, BuildHost, Retry } from './build-host.js';
-import { FINISH_FORM, jobKey, workerPaths, type BuildJobRef, type ClaimAnswer, type FinishAnswer, type FinishResult } from '../domain/worker-protocol.js';
+import { createHash } from 'node:crypto';
+import { FINISH_FORM, isRebuild, jobKey, workerPaths, type BuildJobRef, type ClaimAnswer, type FinishAnswer, type FinishResult } from '../domain/worker-protocol.js';
 import type { BuildOutcome } from './vm/vm-types.js';
 
 export interface RemoteBuildHostOptions {
@@ -60,7 +62,7 @@ export class RemoteBuildHost implements BuildHost {
     const sourceDir = path.join(workDir, 'src');
     const depDir = path.join(workDir, 'deps');
     await mkdir(depDir, { recursive: true });
-    const claim: BuildClaim = { info: c.info, manifest: c.manifest, sourceDir, dependencies: [], resolved: c.resolved, attempt: c.attempt, dependencyError: c.dependency_error };
+    const claim: BuildClaim = { info: c.info, manifest: c.manifest, sourceDir, dependencies: [], resolved: c.resolved, attempt: c.attempt, dependencyError: c.dependency_error, environment: c.environment };
     const logBuf: LogBuffer = { attempt: c.attempt, chunks: [], sending: Promise.resolve(), timer: setInterval(() => this.flush(job), 1000) };
     logBuf.timer.unref();
     this.logs.set(jobKey(job), logBuf);
@@ -107,16 +109,20 @@ export class RemoteBuildHost implements BuildHost {
   async finish(job: BuildJobRef, claim: Pick<BuildClaim, 'info' | 'resolved' | 'attempt'>, o: BuildOutcome): Promise<Retry | void> {
     await this.flush(job);
     const form = new FormData();
+    const rebuild = isRebuild(job);
+    // a rebuild uploads no binaries: their sha256 says whether the archives are the same bytes
+    const binariesSha256 = rebuild && o.state === 'good' && o.binariesArchive ? createHash('sha256').update(await readFile(o.binariesArchive)).digest('hex') : null;
     const result: FinishResult = {
-      pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt, resolved: claim.resolved,
+      pkgid: job.pkgid, arch: job.arch, ...(rebuild ? { kind: 'rebuild' as const } : {}), attempt: claim.attempt, resolved: claim.resolved,
       outcome: {
         state: o.state, reason: o.reason, message: o.message, measurements: o.measurements, installed: o.installed, phases: o.phases,
         ...(o.vm ? { vm: o.vm } : {}), ...(o.started_at ? { started_at: o.started_at } : {}), ...(o.finished_at ? { finished_at: o.finished_at } : {}),
+        ...(binariesSha256 ? { binaries_sha256: binariesSha256 } : {}),
       },
     };
     form.set(FINISH_FORM.result, JSON.stringify(result));
     form.set(FINISH_FORM.log, new Blob([await readFile(o.logFile)]), 'build.log');
-    if (o.state === 'good' && o.binariesArchive) form.set(FINISH_FORM.binaries, new Blob([await readFile(o.binariesArchive)]), 'files.tar.gz');
+    if (o.state === 'good' && o.binariesArchive && !rebuild) form.set(FINISH_FORM.binaries, new Blob([await readFile(o.binariesArchive)]), 'files.tar.gz');
     try {
       const res = await this.call(workerPaths.finish, { method: 'POST', body: form });
       const r = (await res.json()) as FinishAnswer;

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384:glibc.malloc.arena_max=2:${GLIBC_TUNABLES} node --max-semi-space-size=4 --expose-gc
 // `morphux`: the operator's command. serve (one process: git, store, API, website, embedded
-// worker), user and repo administration, store fsck/reindex, the VM base image, a worker alone,
+// worker), user and repo administration, store fsck/reindex, the rebuild check, the VM base image, a worker alone,
 // publishing keys and FTP mirrors.
 // Every command takes --data DIR (or MORPHUX_DATA) and --config FILE (or MORPHUX_CONFIG).
 // The first line sets the server's memory habits before node starts (glibc reads its tunables only
@@ -17,6 +17,7 @@ import { keysExportContent, keysInit, keysRotate, keysShowPublic } from '../main
 import { mirrorPush, mirrorStatus } from '../main/mirror-commands.js';
 import { replicaCommand } from '../main/replica-command.js';
 import { workerCommand } from '../main/worker-command.js';
+import { rebuildCommand } from '../main/rebuild-command.js';
 
 const program = new Command('morphux')
   .description('Morphux package infrastructure: git hosting, VM builds, the package store and its HTTP API')
@@ -52,6 +53,11 @@ withData(repo.command('maintainer <add|remove> <name> <user>').description('add 
 const store = program.command('store').description('check and rebuild the store');
 withData(store.command('fsck').description('exit 0 only when the tree, the indexes and the store\'s git agree')).option('--json', 'machine-readable output').action(action(storeFsck));
 withData(store.command('reindex').description('rebuild the flat JSON indexes from the tree')).action(action(storeReindex));
+
+withData(program.command('rebuild <pkgid>').description('the rebuild check of a good submission, now: built again in a fresh VM with a varied environment and compared file by file; exit 0 only when reproducible'))
+  .option('--json', 'machine-readable output')
+  .option('--wait <seconds>', 'with a Redis queue: wait this long for the verdict (default: queue it and return)')
+  .action(action(rebuildCommand));
 
 withData(program.command('worker').description('a build worker on its own (scale-out): jobs from Redis, VMs here, results to the server'))
   .requiredOption('--server <url>', 'the Morphux server (its internal worker API)')

@@ -68,6 +68,14 @@ export const configSchema = z.object({
     /** start build VMs by restoring a saved state of the booted base VM (made once per image, QEMU
      *  and VM settings); false: every VM boots cold. A restore that fails boots cold anyway. */
     snapshot: z.boolean().default(true),
+    /** the rebuild check (domain/rebuild.ts): a good build is built again in another fresh VM with a
+     *  varied environment and the two results compared file by file. when: every good build, a
+     *  sample of them (sample_rate, 0 to 1, chosen by a hash of pkgid and arch) or none; each
+     *  check is a job on the build queue, taken after every waiting build */
+    rebuild: z.object({
+      when: z.enum(['every', 'sample', 'none']).default('every'),
+      sample_rate: z.number().min(0).max(1).default(0.1),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   store: z.object({
     /** most metadata changes (comments, votes, tags, reports, build statuses) that one store commit

@@ -50,6 +50,8 @@ export function loadConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = p
   if (env.MORPHUX_IMAGE_DIR) raw.builder.image_dir = env.MORPHUX_IMAGE_DIR;
   if (env.MORPHUX_ACCEL) raw.builder.accel = env.MORPHUX_ACCEL;
   if (env.MORPHUX_LOG_LEVEL) raw.log.level = env.MORPHUX_LOG_LEVEL;
+  // builder.rebuild.when (every | sample | none): tests start servers with none unless a test is about it
+  if (env.MORPHUX_REBUILD) raw.builder.rebuild = { ...(raw.builder.rebuild ?? {}), when: env.MORPHUX_REBUILD };
 
   const r = configSchema.safeParse(raw);
   if (!r.success) {

@@ -25,6 +25,7 @@ export const ErrorCodes = [
   'unavailable', // the server is at a limit (git processes at once): try again later
   'rate_limited', // too many actions of one kind from one user or address (a throttle's bucket is empty); data.retry_after_s
   'conflict',
+  'not_rebuildable', // a rebuild check asked of a submission that is not good (morphux rebuild)
   'internal',
   'signature_invalid', // a signed index or artifact whose signature does not verify
   'digest_mismatch', // bytes whose size or sha256 differ from what the signed index says

@@ -1,6 +1,7 @@
 // The documents of a submission as the contract names them: meta/submission_info.json and
 // meta/status.json (field names snake_case, times ISO 8601 UTC).
 import type { Arch } from './arch.js';
+import type { RebuildRecord, Reproducible } from './rebuild.js';
 
 export type BuildState = 'queued' | 'building' | 'good' | 'failed';
 
@@ -90,6 +91,8 @@ export interface ArchBuildStatus {
   resolved_dependencies: number[];
   build: BuildRecord | null;
   updated_at: string;
+  /** the rebuild check of a good build (domain/rebuild.ts); absent when none was asked for */
+  rebuild?: RebuildRecord;
 }
 
 export interface SubmissionStatus {
@@ -104,6 +107,9 @@ export interface SubmissionStatus {
   build: BuildRecord | null;
   /** every configured arch's build; state is good only when each of them is good */
   builds?: Partial<Record<Arch, ArchBuildStatus>>;
+  /** the rebuild check's verdict over every configured arch (mergeReproducible); absent in a
+   *  status written before the check existed, which reads as "unchecked" */
+  reproducible?: Reproducible;
 }
 
 export interface BuildReport {

@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { ARCHES, type Arch } from './arch.js';
 import { MorphuxError } from './errors.js';
 import type { Manifest } from './manifest.js';
-import { vmImageDigestsSchema } from './provenance.js';
+import type { BuildEnvironment } from './rebuild.js';
+import { vmImageDigestsSchema } from './provenance-statement.js';
 import type { SubmissionInfo } from './submission.js';
 
 /** Where the server answers workers. */
@@ -25,14 +26,23 @@ export const WORKER_ROUTES = {
   finish: '/finish',
 } as const;
 
-/** A build job: one architecture of one submission; its key is "<pkgid>:<arch>". */
+export const JOB_KINDS = ['build', 'rebuild'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** A build job: one architecture of one submission; its key is "<pkgid>:<arch>". A rebuild job
+ *  (kind "rebuild": the rebuild check of a good build, domain/rebuild.ts) is another job of the
+ *  same build, keyed "<pkgid>:<arch>:rebuild"; no kind is a build. */
 export interface BuildJobRef {
   pkgid: number;
   arch: Arch;
+  kind?: JobKind;
 }
-export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}`;
+export const isRebuild = (j: BuildJobRef): boolean => j.kind === 'rebuild';
+export const jobKey = (j: BuildJobRef): string => `${j.pkgid}:${j.arch}${isRebuild(j) ? ':rebuild' : ''}`;
+/** The job of a key (jobKey's inverse). */
+export const jobOf = (pkgid: number, arch: Arch, kind?: unknown): BuildJobRef => (kind === 'rebuild' ? { pkgid, arch, kind: 'rebuild' } : { pkgid, arch });
 
-const jobRefSchema = z.object({ pkgid: z.number().int().positive(), arch: z.enum(ARCHES) });
+const jobRefSchema = z.object({ pkgid: z.number().int().positive(), arch: z.enum(ARCHES), kind: z.enum(JOB_KINDS).optional() });
 
 /** The paths a worker calls (on the server's origin). */
 export const workerPaths = {
@@ -48,8 +58,11 @@ export type ClaimAnswer = { claimed: false } | {
   info: SubmissionInfo;
   /** null when package.json does not parse (then dependency_error says why) */
   manifest: Manifest | null;
-  /** this build's attempt number: the log chunks and the finish carry it */
+  /** this build's attempt number (a rebuild job's: its check's): the log chunks and the finish carry it */
   attempt: number;
+  /** SOURCE_DATE_EPOCH and the environment the VM builds with (a rebuild's is varied); absent
+   *  from a server before it: the worker builds as before */
+  environment?: BuildEnvironment;
   resolved: number[];
   dependency_error: string | null;
   /** where the worker fetches the source (the public /pkg/<pkgid>) */
@@ -81,12 +94,14 @@ const finishResultSchema = jobRefSchema.extend({
     measurements: z.any().nullable(),
     installed: z.array(z.any()),
     phases: z.record(z.string(), z.number()),
-    // for the build's provenance (domain/provenance.ts); optional: a worker from before them still finishes
+    // for the build's provenance (domain/provenance-statement.ts); optional: a worker from before them still finishes
     /** sha256 of the base image, kernel and initrd the VM booted */
     vm: vmImageDigestsSchema.nullable().optional(),
     /** when the runner started and ended the build (ISO 8601 UTC) */
     started_at: z.string().datetime().optional(),
     finished_at: z.string().datetime().optional(),
+    /** a good rebuild's files.tar.gz sha256 (a rebuild uploads no binaries) */
+    binaries_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   }),
 });
 /** The finish form's result part: the build's outcome, without its files (the other parts). */

@@ -60,6 +60,8 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
     arches: config.builder.arches, maxAttempts: config.builder.max_attempts, log: log.child({ part: 'builds' }),
     // a good build's provenance: signed with the publishing key when there is one (docs/provenance.md)
     provenance: { origin: () => ctx.publicUrl, key: async () => ((await publisher.keys.exists()) ? publisher.keys.signingKey() : null) },
+    // a good build's rebuild check (builder.rebuild): a job on the same queue
+    rebuild: config.builder.rebuild, enqueue: (job) => queue.enqueue(job), reposRoot: layout.repos,
   });
   const ctx: AppContext = {
     builds,

@@ -52,3 +52,12 @@ export async function isAncestor(gitdir: string, ancestor: string, descendant: s
   const r = await runGit(['--git-dir', gitdir, 'merge-base', '--is-ancestor', ancestor, descendant], { env, okExitCodes: [0, 1] });
   return r.exitCode === 0;
 }
+
+/** The committer time of a commit, in unix seconds (a build's SOURCE_DATE_EPOCH). */
+export async function commitTime(gitdir: string, commit: string): Promise<number> {
+  checkObjectId(commit);
+  const { stdout } = await runGit(['--git-dir', gitdir, 'show', '-s', '--format=%ct', commit], { encoding: 'text' });
+  const t = Number(stdout.trim());
+  if (!Number.isInteger(t)) throw new MorphuxError('internal', `no commit time for ${commit}`);
+  return t;
+}

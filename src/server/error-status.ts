@@ -29,6 +29,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unavailable: 503,
   rate_limited: 429,
   conflict: 409,
+  not_rebuildable: 409,
   internal: 500,
   signature_invalid: 422,
   digest_mismatch: 422,

@@ -1,9 +1,11 @@
 // Package search over the flat indexes (mpwa's query): q matches name and description, filters
-// by tag (the manifest's or a user's), category, stable (true|false) and submitter; sorted by
+// by tag (the manifest's or a user's), category, stable (true|false), submitter and the latest
+// submission's rebuild check (reproducible: true|false|unchecked); sorted by
 // name (A–Z), updated (newest first), votes or failures (most first: failed builds plus failed
 // user reports, over all submissions), ties by name.
 import { MorphuxError } from '../domain/errors.js';
 import { checkTag, checkUserName } from '../domain/names.js';
+import { parseReproducibleFilter } from '../domain/rebuild.js';
 import { PORT_SORTS, type PortPage, type PortSort } from '../store/catalog/port-catalog.js';
 import type { AppContext } from './app-context.js';
 
@@ -15,6 +17,7 @@ export interface PortQuery {
   category?: string;
   stable?: string;
   submitter?: string;
+  reproducible?: string;
   sort?: string;
 }
 
@@ -31,5 +34,7 @@ export async function queryPorts(ctx: Pick<AppContext, 'catalog'>, query: PortQu
   if (query.stable !== undefined && query.stable !== '' && !['true', 'false'].includes(query.stable)) throw new MorphuxError('bad_request', 'stable must be true or false');
   const stable = query.stable === 'true' ? true : query.stable === 'false' ? false : undefined;
 
-  return ctx.catalog.page({ q: q || undefined, tag, category, submitter, stable }, sort as PortSort, offset, limit);
+  const reproducible = parseReproducibleFilter(query.reproducible);
+
+  return ctx.catalog.page({ q: q || undefined, tag, category, submitter, stable, reproducible }, sort as PortSort, offset, limit);
 }

@@ -31,7 +31,8 @@ export async function morphux(args: string[]): Promise<string> {
 export class ServerProcess {
   private proc: ResultPromise | null = null;
   /** opts.log: a file the server's stdout and stderr are appended to (default: discarded) */
-  constructor(readonly data: string, readonly port: number, private readonly opts: { built?: boolean; log?: string } = {}) {}
+  /** opts.rebuild: builder.rebuild.when (MORPHUX_REBUILD), none unless a test is about the rebuild check */
+  constructor(readonly data: string, readonly port: number, private readonly opts: { built?: boolean; log?: string; rebuild?: 'every' | 'sample' | 'none' } = {}) {}
 
   /** The server's own pid (node), while it runs. */
   get pid(): number | undefined {
@@ -49,6 +50,7 @@ export class ServerProcess {
     const out = { file: logFile, append: true };
     this.proc = execa(file, [...cli, 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', String(this.port)], {
       cwd: ROOT, detached: true, reject: false, stdin: 'ignore', stdout: out, stderr: out,
+      env: { MORPHUX_REBUILD: this.opts.rebuild ?? 'none' },
     });
     const until = Date.now() + 60_000;
     while (Date.now() < until) {

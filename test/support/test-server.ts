@@ -47,12 +47,14 @@ export interface InstanceOptions {
   keep?: boolean;
   /** keep the configured throttling (tests are scripts: off unless a test is about it) */
   throttle?: boolean;
+  /** builder.rebuild.when: none unless a test is about the rebuild check (a check doubles a build's VM time) */
+  rebuild?: 'every' | 'sample' | 'none';
 }
 
 /** Opens an instance as `morphux serve` does (openContext), with a new admin; nothing listens. */
 export async function openTestInstance(opts: InstanceOptions, listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<{ data: string; config: LoadedConfig; ctx: AppContext; adminToken: string }> {
   const data = opts.data ?? (await mkdtemp(path.join(os.tmpdir(), 'morphux-test-')));
-  const config = loadConfig({ data, ...listen });
+  const config = loadConfig({ data, ...listen }, { ...process.env, MORPHUX_REBUILD: opts.rebuild ?? 'none' });
   if (!opts.throttle) config.throttle.enabled = false;
   const log = process.env.MORPHUX_TEST_LOG ? createLogger(process.env.MORPHUX_TEST_LOG) : silentLogger;
   const ctx = await openContext(config, log, { runner: opts.worker ? runnerFor(config, log) : undefined });

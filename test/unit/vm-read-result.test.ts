@@ -2,7 +2,7 @@
 // zeros and junk that must never be read; malformed disks are `infrastructure` errors.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { create } from 'tar';
@@ -73,6 +73,23 @@ describe('readResult and measureInstall', () => {
     expect(byPath.get('/usr/bin/tool-link')).to.include({ type: 'symlink', target: 'tool' });
     expect(byPath.get('/usr/share/doc/tool/README')!.sha256).to.equal(createHash('sha256').update('read me\n').digest('hex'));
     expect(byPath.get('/usr/share/doc/tool')!.type).to.equal('dir');
+  });
+
+  it('keeps the modes the guest wrote, group-writable and setuid ones too, whatever the host process\'s umask', async () => {
+    const img = await disk({ 'meta/result.json': JSON.stringify(RESULT), 'u2/usr/share/x/f': 'f\n', 'u2/usr/bin/su': ELF }, Buffer.alloc(0), async (tree) => {
+      await chmod(path.join(tree, 'u2/usr/share/x'), 0o2775);
+      await chmod(path.join(tree, 'u2/usr/share/x/f'), 0o664);
+      await chmod(path.join(tree, 'u2/usr/bin/su'), 0o4755);
+    });
+    const old = process.umask(0o022);
+    try {
+      const r = await readResult(img, path.join(dir, 'out'));
+      const { installed } = await measureInstall({ upperDir: r.upperDir, existed: r.existed, arch: 'x86_64', compileSeconds: 0 });
+      const mode = (p: string) => installed.find((e) => e.path === p)?.mode;
+      expect([mode('/usr/share/x'), mode('/usr/share/x/f'), mode('/usr/bin/su'), mode('/usr/share')]).to.deep.equal([0o2775, 0o664, 0o4755, 0o755]);
+    } finally {
+      process.umask(old);
+    }
   });
 
   it('refuses a disk with no tar on it', async () => {

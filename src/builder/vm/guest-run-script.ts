@@ -90,6 +90,9 @@ finish() {
   echo "==> morphux: result written"
   poweroff -f
 }
+# the build's host name and clock (guest/env.sh, domain/rebuild.ts): a rebuild runs a year and some hours on
+[ -n "$MORPHUX_HOSTNAME" ] && hostname "$MORPHUX_HOSTNAME"
+[ -n "$MORPHUX_CLOCK_SHIFT" ] && [ "$MORPHUX_CLOCK_SHIFT" != 0 ] && date -s "@$(( $(date +%s) + MORPHUX_CLOCK_SHIFT ))" > /dev/null
 mounted /base || mount -t ext4 -o ro,noload $MORPHUX_ROOT_DEV /base || { ERROR="cannot mount the base root"; finish; }
 mount -t overlay overlay -o lowerdir=/base,upperdir=$S/u1,workdir=$S/w1 /ovl || { ERROR="cannot mount overlay 1"; finish; }
 for a in /work/deps/*; do

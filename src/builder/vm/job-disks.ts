@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { MorphuxError } from '../../domain/errors.js';
 import { GUEST_RUN_SCRIPT } from './guest-run-script.js';
 import { phaseScript } from './phase-script.js';
+import type { BuildEnvironment } from '../../domain/rebuild.js';
 import type { BuildJob } from './vm-types.js';
 
 export interface JobDisks {
@@ -45,13 +46,15 @@ export async function makeJobDisks(job: BuildJob, opts: JobDiskOptions): Promise
     const build = job.manifest.build ?? [];
     const install = job.manifest.install ?? [];
     await writeFile(path.join(stage, 'guest/run.sh'), GUEST_RUN_SCRIPT, { mode: 0o755 });
-    await writeFile(path.join(stage, 'guest/env.sh'), `LOG_MAX_BYTES=${opts.logMaxBytes ?? 8 * 1024 * 1024}\n`);
-    await writeFile(path.join(stage, 'guest/build.sh'), phaseScript('build', build), { mode: 0o755 });
-    await writeFile(path.join(stage, 'guest/install.sh'), phaseScript('install', install), { mode: 0o755 });
+    const env = job.environment;
+    await writeFile(path.join(stage, 'guest/env.sh'), `LOG_MAX_BYTES=${opts.logMaxBytes ?? 8 * 1024 * 1024}\n${env ? guestEnvironment(env) : ''}`);
+    await writeFile(path.join(stage, 'guest/build.sh'), phaseScript('build', build, env), { mode: 0o755 });
+    await writeFile(path.join(stage, 'guest/install.sh'), phaseScript('install', install, env), { mode: 0o755 });
     await writeFile(path.join(stage, 'job.json'), JSON.stringify({
       pkgid: job.pkgid, name: job.manifest.name, version: job.manifest.version, arch: job.arch,
       build, install, timeout_seconds: job.timeoutSeconds,
       dependencies: job.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version })),
+      ...(env ? { environment: env } : {}),
     }, null, 2) + '\n');
     await mkfsWork(stage, workDisk, opts.scratchDiskMib);
   } finally {
@@ -59,6 +62,12 @@ export async function makeJobDisks(job: BuildJob, opts: JobDiskOptions): Promise
   }
   await sparseFile(resultDisk, opts.resultDiskMib);
   return { workDisk, resultDisk };
+}
+
+/** guest/env.sh's lines for what run.sh sets outside the chroot: the host name and the clock shift. */
+export function guestEnvironment(env: BuildEnvironment): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(env.hostname)) throw new RangeError(`bad host name ${env.hostname}`);
+  return `MORPHUX_HOSTNAME=${env.hostname}\nMORPHUX_CLOCK_SHIFT=${Math.trunc(env.clock_shift_seconds)}\n`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
 import { isMorphuxError } from '../../domain/errors.js';
-import type { VmImageDigests } from '../../domain/provenance.js';
+import type { VmImageDigests } from '../../domain/provenance-statement.js';
 import { nowIso } from '../../domain/submission.js';
 import { chooseAccel, type AccelChoice } from './accel-probe.js';
 import { archProfile } from './arch-profile.js';
@@ -149,7 +149,7 @@ export class QemuRunner implements VmRunner {
     if (g.arch !== job.arch) return f.fail('infrastructure', `the VM reports arch ${g.arch}, not ${job.arch}`, phases);
     const m = await measureInstall({ upperDir: res.upperDir, existed: res.existed, arch: job.arch, compileSeconds: g.build!.seconds });
     const binariesArchive = path.join(job.workDir, 'binaries.tar.gz');
-    await packBinaries(res.upperDir, binariesArchive);
+    await packBinaries(res.upperDir, binariesArchive, job.environment?.source_date_epoch);
     return {
       state: 'good', reason: null, message: 'built', logFile: f.logFile,
       measurements: m.measurements, binariesArchive, installed: m.installed, phases,

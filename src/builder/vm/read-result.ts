@@ -2,7 +2,7 @@
 // zeros after it are never read) into destDir: meta/result.json, meta/build.log, meta/existed, u2/.
 // Anything missing or malformed is the machinery's fault: MorphuxError `infrastructure`.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Unpack, type ReadEntry } from 'tar';
 import { z } from 'zod';
@@ -51,13 +51,36 @@ async function unpackUntilEof(resultImg: string, destDir: string): Promise<void>
   try {
     await new Promise<void>((resolve, reject) => {
       let eof = false;
+      // node-tar creates files and folders through the process umask (022): a group-writable file
+      // or folder the guest wrote (0664, 0775) would read as 0644, 0755. Each kept entry's mode is
+      // set again once all is extracted (files first, then folders deepest first).
+      const modes = new Map<string, { mode: number; dir: boolean }>();
       const u = new Unpack({
         cwd: destDir, chmod: true, processUmask: 0,
-        filter: (p: string, e: unknown) => keepResultEntry(p, (e as ReadEntry).type, (e as ReadEntry).linkpath),
+        filter: (p: string, e: unknown) => {
+          const entry = e as ReadEntry;
+          const keep = keepResultEntry(p, entry.type, entry.linkpath);
+          if (keep && !path.isAbsolute(p) && !p.split('/').includes('..') && (entry.type === 'Directory' || entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') && typeof entry.mode === 'number') {
+            modes.set(path.join(destDir, p.replace(/\/+$/, '')), { mode: entry.mode & 0o7777, dir: entry.type === 'Directory' });
+          }
+          return keep;
+        },
       });
       u.on('eof', () => { eof = true; });
       u.on('error', (e: Error) => reject(new MorphuxError('infrastructure', `the result tar is malformed: ${e.message}`)));
-      u.on('close', () => resolve());
+      u.on('close', () => {
+        const order = [...modes].sort(([a, x], [b, y]) => Number(x.dir) - Number(y.dir) || b.length - a.length);
+        (async () => {
+          const root = `${await realpath(destDir)}/`;
+          for (const [p, { mode, dir }] of order) {
+            // only what was extracted as that entry, never through a link (the tar comes from the guest)
+            const st = await lstat(p).catch(() => null);
+            if (!st || st.isSymbolicLink() || st.isDirectory() !== dir) continue;
+            if (!(await realpath(p).catch(() => '')).startsWith(root)) continue;
+            await chmod(p, mode).catch(() => undefined);
+          }
+        })().then(resolve, reject);
+      });
       const buf = Buffer.alloc(1024 * 1024);
       let pos = 0;
       const pump = async (): Promise<void> => {

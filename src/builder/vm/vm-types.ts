@@ -2,7 +2,8 @@
 // The worker hands a BuildJob to a VmRunner and gets a BuildOutcome back; nothing else crosses.
 import type { Arch } from '../../domain/arch.js';
 import type { Manifest } from '../../domain/manifest.js';
-import type { VmImageDigests } from '../../domain/provenance.js';
+import type { BuildEnvironment } from '../../domain/rebuild.js';
+import type { VmImageDigests } from '../../domain/provenance-statement.js';
 import type { BuildMeasurements } from '../../domain/submission.js';
 import type { FailureReason } from '../../domain/worker-protocol.js';
 
@@ -29,6 +30,9 @@ export interface BuildJob {
   idleSeconds?: number;
   memoryMib: number;
   cpus: number;
+  /** SOURCE_DATE_EPOCH, time zone, locale, umask, host name and clock shift the guest builds with
+   *  (domain/rebuild.ts); absent: the first build's, with SOURCE_DATE_EPOCH unset */
+  environment?: BuildEnvironment;
   /** every chunk of the build's log as it comes (for live logs) */
   onLog?: (chunk: Buffer) => void;
   signal?: AbortSignal;

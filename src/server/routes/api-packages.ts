@@ -49,7 +49,7 @@ export function apiPackages(ctx: AppContext): Hono {
     const { offset, limit } = pageWindow(c);
     const page = await queryPorts(ctx, {
       q: c.req.query('q'), tag: c.req.query('tag'), category: c.req.query('category'),
-      submitter: c.req.query('submitter'), stable: c.req.query('stable'), sort: c.req.query('sort'),
+      submitter: c.req.query('submitter'), stable: c.req.query('stable'), reproducible: c.req.query('reproducible'), sort: c.req.query('sort'),
     }, offset, limit);
     return c.body(pagedJson(offset, limit, page.total, page.rows), 200, { 'Content-Type': 'application/json' });
   });
@@ -69,6 +69,7 @@ export function apiPackages(ctx: AppContext): Hono {
         pkgid: s.pkgid, version: s.version, state: s.state, reason: s.reason, stable: s.stable, submitter: s.submitter,
         submitter_role: roleOf(s), // a 'user' submission is listed but never speaks for the package
         submitted_at: s.submitted_at, updated_at: s.updated_at, tags: s.tags, votes: s.votes, failed_reports: s.failed_reports,
+        reproducible: typeof s.reproducible === 'boolean' ? s.reproducible : 'unchecked', // the rebuild check's verdict
       })),
     });
   });

@@ -10,7 +10,8 @@ import type { AppContext } from '../../service/app-context.js';
 import { queryPorts, type PortListItem } from '../../service/query-ports.js';
 import { queryEligible } from '../../store/layout/port-index.js';
 import { portpkgDir } from '../../store/layout/store-paths.js';
-import type { RoleSource } from '../../domain/submission.js';
+import type { RoleSource, SubmissionStatus } from '../../domain/submission.js';
+import type { FileFacts } from '../../domain/rebuild.js';
 import { bytes, page, stateBadge, type Html } from '../web/html-layout.js';
 import { byPlainUser, submissionPage } from '../web/read-models.js';
 import { parsePkgid } from './api-packages.js';
@@ -49,7 +50,7 @@ export function webPages(ctx: AppContext): Hono {
     return c.html(page({ title, body, user: s?.user ?? null, csrf: s?.csrf, q: c.req.query('q') }), status);
   };
 
-  const listing = async (c: Context, title: string, filter: { q?: string; tag?: string; category?: string }) => {
+  const listing = async (c: Context, title: string, filter: { q?: string; tag?: string; category?: string; reproducible?: string }) => {
     const sort = c.req.query('sort') ?? 'name';
     const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
     const found = await queryPorts(ctx, { ...filter, sort }, (pageNo - 1) * PAGE_SIZE, PAGE_SIZE);
@@ -57,7 +58,7 @@ export function webPages(ctx: AppContext): Hono {
     return render(c, title, html`<h1>${title}</h1>
 <form method="get"><label for="sort">Sort by</label>
 <select id="sort" name="sort">${['name', 'updated', 'votes', 'failures'].map((s) => html`<option value="${s}"${s === sort ? ' selected' : ''}>${s}</option>`)}</select>
-${filter.q ? html`<input type="hidden" name="q" value="${filter.q}">` : ''}<button type="submit" class="secondary">Sort</button></form>
+${filter.q ? html`<input type="hidden" name="q" value="${filter.q}">` : ''}${filter.reproducible ? html`<input type="hidden" name="reproducible" value="${filter.reproducible}">` : ''}<button type="submit" class="secondary">Sort</button></form>
 ${portTable(shown)}${pager(c, found.total, pageNo)}`);
   };
 
@@ -72,7 +73,7 @@ ${portTable(shown)}${pager(c, found.total, pageNo)}`);
 <section aria-labelledby="stable-h"><h2 id="stable-h">Recently flagged stable</h2>${stable.length ? entryTable(stable) : html`<p>None yet.</p>`}</section>`);
   });
 
-  app.get('/packages', (c) => listing(c, c.req.query('q') ? `Packages matching “${c.req.query('q')}”` : 'All packages', { q: c.req.query('q') }));
+  app.get('/packages', (c) => listing(c, c.req.query('q') ? `Packages matching “${c.req.query('q')}”` : 'All packages', { q: c.req.query('q'), reproducible: c.req.query('reproducible') }));
   app.get('/category/:c', (c) => listing(c, `Category ${checkTag(c.req.param('c'))}`, { category: c.req.param('c') }));
   app.get('/tag/:t', (c) => listing(c, `Tag ${checkTag(c.req.param('t'))}`, { tag: c.req.param('t') }));
 
@@ -113,6 +114,7 @@ ${portTable(shown)}${pager(c, found.total, pageNo)}`);
 <dt>Submitted</dt><dd>${s.submitted_at} by ${s.submitter} (${s.source.type === 'git' ? html`git commit <code>${s.source.commit.slice(0, 12)}</code>` : 'upload'})${role === 'user' ? html` · ${userMark()}` : ''}</dd>
 <dt>Download</dt><dd><a href="/pkg/${pkgid}">${ctx.publicUrl}/pkg/${pkgid}</a> <span class="muted">sha256 <code>${s.sha256}</code></span></dd>
 <dt>Stable</dt><dd>${view.flags.stable ? 'yes' : 'no'}</dd>
+<dt>Reproducible</dt><dd>${reproducibleBadge(view.status)}</dd>
 <dt>Tags</dt><dd class="tags">${view.tags.map((t) => html`<a href="/tag/${t}">${t}</a>`)}</dd>
 <dt>Votes</dt><dd>${view.votes}</dd>
 <dt>Dependencies</dt><dd>${Object.entries({ ...s.dependencies, ...s.build_dependencies }).map(([n, r]) => html`<a href="/packages/${n}">${n}</a> <code>${r}</code> `)}${b?.resolved_dependencies?.length ? html` → pkgids ${b.resolved_dependencies.map((d) => html`<a href="/submissions/${d}">${d}</a> `)}` : ''}</dd>
@@ -122,6 +124,7 @@ ${b ? html`<h2>Build</h2><dl>
 <dt>Compile time</dt><dd>${b.compile_seconds.toFixed(1)} s</dd>
 <dt>Binaries</dt><dd>${b.binaries.map((f) => html`<code>${f}</code> `)}</dd></dl>
 <details><summary>${b.files.length} files created, ${b.modified_files.length} modified</summary><ul>${b.files.map((f) => html`<li><code>${f}</code></li>`)}${b.modified_files.map((f) => html`<li><code>${f}</code> (modified)</li>`)}</ul></details>` : ''}
+${rebuildSection(view.status)}
 <h2>Reports</h2>${reports.length ? html`<div class="table-wrap"><table><thead><tr><th scope="col">#</th><th scope="col">By</th><th scope="col">Arch</th><th scope="col">Status</th><th scope="col">When</th><th scope="col">Log</th></tr></thead><tbody>
 ${reports.map((r) => html`<tr><td>${r.n}</td><td>${r.reporter}</td><td>${r.arch}</td><td>${stateBadge(r.status === 'ok' ? 'good' : 'failed', r.reason)}</td><td>${r.created_at}</td><td>${r.log ? html`<a href="/store/${portpkgDir(pkgid)}/meta/reports/${r.log}">log</a>` : ''}</td></tr>`)}
 </tbody></table></div>` : html`<p>No reports yet.</p>`}
@@ -134,13 +137,37 @@ ${actionForms(session, pkgid, view)}`);
     const waiting = ctx.queue.waiting();
     const failures = await ctx.catalog.newest(30, 'failed');
     return render(c, 'Builds', html`<h1>Builds</h1>
-<h2>Building</h2>${running.length ? html`<ul>${running.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch})${r.progress ? html` · <span class="progress">${r.progress.phase}${r.progress.detail ? ` ${r.progress.detail}` : ''}, ${r.progress.percent}%</span>` : ''} · <a href="/api/v1/pkg/${r.pkgid}/log">live log</a></li>`)}</ul>` : html`<p>Nothing is building.</p>`}
-<h2>Queued</h2>${waiting.length ? html`<ul>${waiting.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch})</li>`)}</ul>` : html`<p>The queue is empty.</p>`}
+<h2>Building</h2>${running.length ? html`<ul>${running.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch}${r.kind === 'rebuild' ? ', rebuild check' : ''})${r.progress ? html` · <span class="progress">${r.progress.phase}${r.progress.detail ? ` ${r.progress.detail}` : ''}, ${r.progress.percent}%</span>` : ''} · <a href="/api/v1/pkg/${r.pkgid}/log">live log</a></li>`)}</ul>` : html`<p>Nothing is building.</p>`}
+<h2>Queued</h2>${waiting.length ? html`<ul>${waiting.map((r) => html`<li><a href="/submissions/${r.pkgid}">pkgid ${r.pkgid}</a> (${r.arch}${r.kind === 'rebuild' ? ', rebuild check' : ''})</li>`)}</ul>` : html`<p>The queue is empty.</p>`}
 <h2>Recent failures</h2>${failures.length ? entryTable(failures) : html`<p>No failures.</p>`}`);
   });
 
   app.onError(htmlErrors(ctx));
   return app;
+}
+
+/** The rebuild check's verdict (status.json `reproducible`, domain/rebuild.ts) as a badge. */
+function reproducibleBadge(status: SubmissionStatus): Html {
+  const r = status.reproducible ?? 'unchecked';
+  const pending = Object.values(status.builds ?? {}).find((b) => b?.rebuild?.state === 'queued' || b?.rebuild?.state === 'running')?.rebuild?.state;
+  const word = r === true ? 'yes' : r === false ? 'no' : 'unchecked';
+  return html`<span class="reproducible-${word}" data-reproducible="${String(r)}">${word}</span>${pending ? html` <span class="muted">(rebuild check ${pending})</span>` : ''}`;
+}
+
+const fileFacts = (f: FileFacts | null): Html => (f
+  ? html`${f.type} <code>${f.mode}</code>${f.sha256 ? html` sha256 <code>${f.sha256}</code>` : ''}${f.target ? html` → <code>${f.target}</code>` : ''}`
+  : html`<span class="muted">absent</span>`);
+
+/** Each arch's rebuild check: when, with what, and the files that differ with both builds' facts. */
+function rebuildSection(status: SubmissionStatus): Html {
+  const checks = Object.entries(status.builds ?? {}).filter(([, b]) => b?.rebuild).map(([arch, b]) => [arch, b!.rebuild!] as const);
+  if (!checks.length) return html``;
+  return html`<h2>Rebuild check</h2>${checks.map(([arch, r]) => html`<section class="rebuild" data-arch="${arch}"><h3>${arch}: ${r.state === 'done' ? (r.reproducible ? 'reproducible' : 'not reproducible') : r.state === 'failed' ? 'unchecked' : `check ${r.state}`}</h3>
+<p>${r.message ?? ''}${r.checked_at ? html` <span class="muted">checked ${r.checked_at}</span>` : ''}${r.binaries_sha256 ? html` · binaries archives ${r.binaries_sha256.first === r.binaries_sha256.second ? 'identical' : 'differ'}` : ''}</p>
+${r.environment ? html`<p class="muted">rebuilt with TZ=${r.environment.tz}, LANG=${r.environment.lang}, umask ${r.environment.umask}, host name ${r.environment.hostname}, the clock ${Math.round(r.environment.clock_shift_seconds / 3600)} hours on, SOURCE_DATE_EPOCH=${r.environment.source_date_epoch}</p>` : ''}
+${r.differences.length ? html`<div class="table-wrap"><table class="differences"><thead><tr><th scope="col">File</th><th scope="col">First build</th><th scope="col">Rebuild</th></tr></thead><tbody>
+${r.differences.map((d) => html`<tr><td><code>${d.path}</code></td><td>${fileFacts(d.first)}</td><td>${fileFacts(d.second)}</td></tr>`)}
+</tbody></table></div>${r.differences_total > r.differences.length ? html`<p>${r.differences_total - r.differences.length} more not listed.</p>` : ''}` : ''}</section>`)}`;
 }
 
 function entryTable(entries: Array<{ pkgid: number; name: string; version: string; state: string; reason: string | null; submitter: string; submitted_at: string; stable?: boolean } & RoleSource>): Html {

@@ -1,5 +1,6 @@
 // /internal/worker, for remote build workers (a worker account's token, nothing else): claim a job,
-// fetch dependency binaries, stream the log, finish (outcome, log, binaries), each through the same
+// fetch dependency binaries, stream the log, finish (outcome, log, binaries; a rebuild check's
+// outcome without them), each through the same
 // LocalBuildHost as the embedded worker, so the server stays the one writer of the store.
 import { Hono } from 'hono';
 import { createReadStream, existsSync } from 'node:fs';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MorphuxError } from '../../domain/errors.js';
 import {
-  FINISH_FORM, jobKey, parseFinishResult, parseJobRef, parseLogChunkQuery, WORKER_ROUTES, workerPaths,
+  FINISH_FORM, isRebuild, jobKey, jobOf, parseFinishResult, parseJobRef, parseLogChunkQuery, WORKER_ROUTES, workerPaths,
   type BuildJobRef, type ClaimAnswer, type FinishAnswer,
 } from '../../domain/worker-protocol.js';
 import type { AppContext } from '../../service/app-context.js';
@@ -47,6 +48,7 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
     log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: claim.attempt }, 'build claimed by a remote worker');
     return c.json({
       claimed: true, info: claim.info, manifest: claim.manifest, attempt: claim.attempt, resolved: claim.resolved,
+      ...(claim.environment ? { environment: claim.environment } : {}),
       dependency_error: claim.dependencyError, portpkg_url: `/pkg/${job.pkgid}`,
       dependencies: claim.dependencies.map((d) => ({ pkgid: d.pkgid, name: d.name, version: d.version, url: workerPaths.binaries({ pkgid: d.pkgid, arch: job.arch }) })),
     } satisfies ClaimAnswer);
@@ -86,7 +88,7 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
       throw new MorphuxError('bad_request', 'result must be JSON');
     }
     const r = parseFinishResult(result);
-    const job: BuildJobRef = { pkgid: r.pkgid, arch: r.arch };
+    const job: BuildJobRef = jobOf(r.pkgid, r.arch, r.kind);
     const info = await ctx.store.readJson<SubmissionInfo>(storePaths.submissionInfo(job.pkgid));
     if (!info) throw new MorphuxError('not_found', `no submission with pkgid ${job.pkgid}`);
     const dir = await mkdtemp(path.join(ctx.layout.tmp, `worker-result-${job.pkgid}-${job.arch}-`));
@@ -99,8 +101,9 @@ export function workerApi(ctx: AppContext): Hono<{ Variables: { worker: string }
         return p;
       };
       const logFile = (await save(FINISH_FORM.log, 'build.log')) ?? (await writeFile(path.join(dir, 'build.log'), ''), path.join(dir, 'build.log'));
-      const binariesArchive = r.outcome.state === 'good' ? await save(FINISH_FORM.binaries, 'files.tar.gz') : null;
-      if (r.outcome.state === 'good' && !binariesArchive) throw new MorphuxError('bad_request', 'a good build needs its binaries');
+      const binariesArchive = r.outcome.state === 'good' && !isRebuild(job) ? await save(FINISH_FORM.binaries, 'files.tar.gz') : null;
+      // a rebuild check keeps no binaries: it sends their sha256 alone
+      if (r.outcome.state === 'good' && !binariesArchive && !isRebuild(job)) throw new MorphuxError('bad_request', 'a good build needs its binaries');
       const outcome = { ...r.outcome, logFile, binariesArchive, measurements: r.outcome.measurements ?? null };
       const retry = await host.finish(job, { info, resolved: r.resolved, attempt: r.attempt }, outcome, { worker: c.get('worker') });
       log.info({ worker: c.get('worker'), pkgid: job.pkgid, arch: job.arch, attempt: r.attempt, state: outcome.state, reason: outcome.reason, retry: !!retry }, 'remote build recorded');

@@ -4,6 +4,7 @@
 // look at. Small strings that repeat across packages (categories, tags, submitters, and the
 // arrays of them) are interned, so 100,000 summaries share them.
 import { compareVersions } from '../../domain/version.js';
+import type { Reproducible } from '../../domain/rebuild.js';
 import { queryEligible, type PortIndex, type PortIndexEntry } from '../layout/port-index.js';
 
 /** One row of a package list (the API's /api/v1/ports items), fields in this order. */
@@ -16,6 +17,8 @@ export interface PortListItem {
    *  a maintainer's or an admin's, or the stable one), whatever their build state */
   latest_version: string | null;
   latest_pkgid: number | null;
+  /** the latest's rebuild check verdict (domain/rebuild.ts): what ?reproducible= filters on */
+  reproducible: Reproducible;
   stable_pkgid: number | null;
   votes: number;
   failures: number;
@@ -34,6 +37,8 @@ export interface PortSummary {
   readonly tags: readonly string[];
   readonly submitters: readonly string[];
   readonly hasStable: boolean;
+  /** the latest submission's rebuild check verdict */
+  readonly reproducible: Reproducible;
   readonly updatedAt: string;
   readonly votes: number;
   readonly failures: number;
@@ -100,9 +105,10 @@ export function summarise(ix: PortIndex, intern: Interner): { summary: PortSumma
     for (const t of s.tags) tags.add(t);
     submitters.add(s.submitter);
   }
+  const reproducible: Reproducible = typeof latest?.reproducible === 'boolean' ? latest.reproducible : 'unchecked';
   const item: PortListItem = {
     name: ix.name, description: ix.description, category: ix.category, tags: ix.tags,
-    latest_version: latest?.version ?? null, latest_pkgid: latest?.pkgid ?? null, stable_pkgid: stable?.pkgid ?? null,
+    latest_version: latest?.version ?? null, latest_pkgid: latest?.pkgid ?? null, reproducible, stable_pkgid: stable?.pkgid ?? null,
     votes, failures, updated_at: updated,
   };
   return {
@@ -113,6 +119,7 @@ export function summarise(ix: PortIndex, intern: Interner): { summary: PortSumma
       tags: intern.list(tags),
       submitters: intern.list(submitters),
       hasStable: !!stable,
+      reproducible,
       updatedAt: updated,
       votes,
       failures,

@@ -8,6 +8,7 @@
 import { PortSearch } from './port-search.js';
 import { Slots, SlotSet } from './slot-arrays.js';
 import type { PortSort, PortSummary } from './port-summary.js';
+import type { Reproducible } from '../../domain/rebuild.js';
 
 /** What a package list may be filtered on (checked by the caller); q in lower case. */
 export interface PortFilter {
@@ -16,6 +17,8 @@ export interface PortFilter {
   category?: string;
   submitter?: string;
   stable?: boolean;
+  /** the latest submission's rebuild check verdict */
+  reproducible?: Reproducible;
 }
 
 /** One page of a list: its rows (JSON of PortListItem) and how many packages match in all. */
@@ -219,9 +222,10 @@ export class PortTable {
     for (const [m, key] of [[this.byTag, f.tag], [this.byCategory, f.category], [this.bySubmitter, f.submitter]] as const) {
       if (key !== undefined) sets.push(m.get(key) ?? EMPTY);
     }
-    if (sets.length === 0 && !f.q && f.stable === undefined) return { total: o.n, rows: this.rows(sort, offset, end) };
+    const plain = f.stable === undefined && f.reproducible === undefined;
+    if (sets.length === 0 && !f.q && plain) return { total: o.n, rows: this.rows(sort, offset, end) };
     sets.sort((a, b) => a.size - b.size);
-    if (sets.length === 1 && !f.q && f.stable === undefined) {
+    if (sets.length === 1 && !f.q && plain) {
       // one lookup: its members are the matches; many are taken walking the order, few sorted
       const set = sets[0]!;
       if (set.size * 8 >= o.n) return { total: set.size, rows: this.walk(sort, end, offset, (slot) => set.has(slot)) };
@@ -231,6 +235,7 @@ export class PortTable {
     const pass = (slot: number) => {
       const s = this.sums[slot];
       if (!s || (f.stable !== undefined && s.hasStable !== f.stable)) return false;
+      if (f.reproducible !== undefined && s.reproducible !== f.reproducible) return false;
       for (let i = 1; i < sets.length; i++) if (!sets[i]!.has(slot)) return false;
       return !q || sets.length === 0 || this.search.textOf(slot).includes(q);
     };

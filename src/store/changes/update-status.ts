@@ -3,16 +3,17 @@
 // files.tar.gz, manifest.json {pkgid, name, version, arch, files}, and the build's signed
 // provenance, provenance.dsse.json, made from what this commit writes). The entry's `builds`
 // (indexed-builds.ts: measurements, the archive's size and sha256, the manifest's sha256 as
-// written) is derived the way reindex derives it, in the same commit.
+// written) and its rebuild facts (reproducible, rebuild_pending) are derived the way reindex
+// derives them, in the same commit.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MorphuxError } from '../../domain/errors.js';
 import type { Arch } from '../../domain/arch.js';
 import { bytesDigest, deriveBuilds, fileDigest, type BinariesDigests } from '../layout/indexed-builds.js';
-import { readPortIndex, updatePortIndex } from '../layout/port-index.js';
+import { readPortIndex, setDerivedTail, updatePortIndex } from '../layout/port-index.js';
 import { storePaths } from '../layout/store-paths.js';
 import type { Store, Tx } from '../tree/store.js';
-import { PROVENANCE_FILE, type ProvenanceRun } from '../../domain/provenance.js';
+import { PROVENANCE_FILE, type ProvenanceRun } from '../../domain/provenance-statement.js';
 import { provenanceFile } from './build-provenance.js';
 import { nowIso, type BuildReport, type SubmissionInfo, type SubmissionStatus } from '../../domain/submission.js';
 
@@ -75,8 +76,7 @@ export async function updateStatus(store: Store, pkgid: number, c: StatusChange)
         e.reason = status.reason;
         e.updated_at = status.updated_at;
         e.dependencies ??= info.dependencies ?? {}; // an entry written before the field
-        if (builds) e.builds = builds;
-        else delete e.builds;
+        setDerivedTail(e, builds, status);
       }
     });
     return status;

@@ -6,11 +6,12 @@
 // maintainer or an admin (takeFace, shared with create-submission.ts), each entry carrying the
 // submitter role recorded in submission_info.json (roleOf: older files have none). Each entry
 // also carries the runtime `dependencies` of its submission_info.json and, for good builds, the
-// `builds` an install plan reads (indexed-builds.ts, shared with update-status.ts).
+// `builds` an install plan reads (indexed-builds.ts, shared with update-status.ts), and the rebuild
+// check's verdict and whether one is pending (rebuildFacts, shared with update-status.ts).
 import { readdir } from 'node:fs/promises';
 import type { FlagsDoc, TagsDoc, VotesDoc } from './read-submission.js';
 import { deriveBuilds } from './indexed-builds.js';
-import { emptyPortIndex, takeFace, type PortIndex, type PortIndexEntry } from './port-index.js';
+import { emptyPortIndex, rebuildFacts, takeFace, type PortIndex, type PortIndexEntry } from './port-index.js';
 import { storePaths } from './store-paths.js';
 import { checkPkgid } from '../../domain/names.js';
 import type { Store } from '../tree/store.js';
@@ -105,6 +106,7 @@ export async function deriveIndexes(store: Store): Promise<{ indexes: Map<string
       stable: meta.stable, tags: meta.tags, votes: meta.votes, failed_reports: meta.failed_reports,
       dependencies: info.dependencies ?? {},
       ...(builds ? { builds } : {}),
+      ...rebuildFacts(status),
     });
   }
   return { indexes, maxPkgid, submissions };

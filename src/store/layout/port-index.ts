@@ -8,7 +8,7 @@ import { readJsonFileSync } from '../../lib/atomic-write.js';
 import type { IndexedBuilds } from './indexed-builds.js';
 import { storePaths } from './store-paths.js';
 import type { Store, Tx } from '../tree/store.js';
-import { speaksForPackage, type BuildState, type SubmitterRole } from '../../domain/submission.js';
+import { speaksForPackage, type BuildState, type SubmissionStatus, type SubmitterRole } from '../../domain/submission.js';
 
 export interface PortIndexEntry {
   pkgid: number;
@@ -35,6 +35,30 @@ export interface PortIndexEntry {
   /** per arch, each good build that has its binaries: measurements and the digests of
    *  files.tar.gz and manifest.json (indexed-builds.ts); absent when there is none */
   builds?: IndexedBuilds;
+  /** the rebuild check's verdict (status.json `reproducible`): absent while unchecked */
+  reproducible?: boolean;
+  /** a rebuild check is queued or running (its durable job: start-up queues it again) */
+  rebuild_pending?: true;
+}
+
+/** The entry's rebuild facts from its status.json (rebuildFacts), the one derivation both the
+ *  status update and reindex use. */
+export function rebuildFacts(status: SubmissionStatus): Pick<PortIndexEntry, 'reproducible' | 'rebuild_pending'> {
+  const pending = Object.values(status.builds ?? {}).some((b) => b?.rebuild?.state === 'queued' || b?.rebuild?.state === 'running');
+  return {
+    ...(typeof status.reproducible === 'boolean' ? { reproducible: status.reproducible } : {}),
+    ...(pending ? { rebuild_pending: true as const } : {}),
+  };
+}
+
+/** An entry's derived tail (builds, reproducible, rebuild_pending) set in the one key order
+ *  reindex writes, so that fsck's comparison of the JSON holds. */
+export function setDerivedTail(e: PortIndexEntry, builds: IndexedBuilds | undefined, status: SubmissionStatus): void {
+  delete e.builds;
+  delete e.reproducible;
+  delete e.rebuild_pending;
+  if (builds) e.builds = builds;
+  Object.assign(e, rebuildFacts(status));
 }
 
 export interface PortIndex {

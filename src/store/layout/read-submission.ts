@@ -42,6 +42,8 @@ export async function readSubmission(tree: TreeReader, pkgid: number): Promise<S
     countJson(tree, storePaths.comments(pkgid)),
     countJson(tree, storePaths.reports(pkgid)),
   ]);
+  // a status written before the rebuild check existed has no verdict: unchecked
+  status.reproducible ??= 'unchecked';
   return {
     submission,
     status,
