@@ -1,11 +1,41 @@
 // The thin hook client git runs in a package repo (`node run-hook.js pre-receive|post-receive`):
 // it forwards the pushed refs and the quarantine to the Morphux server, prints the server's
 // messages (git shows them as `remote: …`) and exits 1 when a pre-receive is refused.
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isHookName, parseReceiveInput, type HookReply, type HookRequest, type QuarantineEnv } from '../domain/hook-protocol.js';
 
 const TIMEOUT_MS = 10 * 60 * 1000;
+
+/** POSTs the request; the reply's status and parsed JSON body. node:http, not fetch: a process's
+ *  first fetch() compiles undici's WebAssembly HTTP parser, 0.3-0.4 s of every hook on this
+ *  machine's 2 cores (measured: 0.52 s against 0.18 s for a process posting once; node alone 0.14). */
+function postJson(url: string, token: string, body: string): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? https : http).request(u, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      timeout: TIMEOUT_MS,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch {
+          reject(new Error(`HTTP ${res.statusCode}: not JSON`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -45,16 +75,11 @@ export async function runHook(hook: string, env: NodeJS.ProcessEnv = process.env
   };
   let reply: { [K in keyof HookReply]?: unknown }; // a HookReply, not taken on trust
   try {
-    const res = await fetch(`${env.MORPHUX_HOOK_URL.replace(/\/+$/, '')}/${hook}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${env.MORPHUX_HOOK_TOKEN}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    reply = (await res.json()) as typeof reply;
-    if (!res.ok && !Array.isArray(reply?.messages)) throw new Error(`HTTP ${res.status}`);
+    const res = await postJson(`${env.MORPHUX_HOOK_URL.replace(/\/+$/, '')}/${hook}`, env.MORPHUX_HOOK_TOKEN, JSON.stringify(body));
+    reply = (res.json ?? {}) as typeof reply;
+    if ((res.status < 200 || res.status > 299) && !Array.isArray(reply?.messages)) throw new Error(`HTTP ${res.status}`);
   } catch (e) {
-    const why = ((e as { cause?: { code?: string } }).cause?.code) ?? (e as Error).message;
+    const why = (e as { code?: string }).code ?? (e as Error).message;
     say(`Morphux: the push could not be checked (the Morphux server did not answer: ${why}); try again later`);
     return refuseCode;
   }

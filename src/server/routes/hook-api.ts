@@ -19,7 +19,10 @@ export function hookApi(ctx: AppContext, secret: string): Hono {
     if (!isHookName(hook)) throw new MorphuxError('not_found', 'no such hook');
     const req = await parseHookRequest(await readJsonBody(c, requestLimits(ctx.config).hookRequest));
     checkHookRequest(ctx, req);
-    return c.json(await (hook === 'pre-receive' ? preReceive : postReceive)(ctx, req));
+    const t0 = performance.now();
+    const reply = await (hook === 'pre-receive' ? preReceive : postReceive)(ctx, req);
+    ctx.log.info({ hook, repo: req.repo, ms: Math.round(performance.now() - t0) }, 'hook answered');
+    return c.json(reply);
   });
   return app;
 }
