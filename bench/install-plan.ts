@@ -8,11 +8,14 @@
 // "spread", a different root for every request across the whole store (most indexes read from the
 // committed tree). Each URL set is asked WARM times untimed first; plan and reference alternate, so
 // both see the same machine.
-// Run: npx tsx bench/install-plan.ts [--packages 100000] [--per 1] [--requests 1000] [--source] [--reuse DIR]
+// The client is node:http with one kept-alive connection (as mpm's is); --client fetch measures
+// through fetch (undici), whose own pauses add 2-4 ms to both p99s on this 2-core machine.
+// Run: npx tsx bench/install-plan.ts [--packages 100000] [--per 1] [--requests 1000] [--client http|fetch] [--source] [--reuse DIR]
 //   --packages 2000 runs in about a minute. --source runs the server from src/ through tsx instead
 //   of building dist/ first (`npm run build`, as npm start runs it).
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +28,8 @@ const PER = argNumber('per', 1);
 const REQUESTS = argNumber('requests', 1000);
 const SOURCE = process.argv.includes('--source');
 const REUSE = process.argv.includes('--reuse') ? path.resolve(process.argv[process.argv.indexOf('--reuse') + 1]!) : undefined;
+const CLIENT = process.argv.includes('--client') ? process.argv[process.argv.indexOf('--client') + 1] : 'http';
+if (CLIENT !== 'http' && CLIENT !== 'fetch') throw new Error('--client is http or fetch');
 const WARM = 20;
 const HOT_ROOTS = 20;
 /** after the catalog's load: the server's start-up work and V8's memory reducer (index-scale.ts) */
@@ -58,10 +63,32 @@ function roots(count: number, salt: number): number[] {
 
 interface Timing { p50: number; p99: number }
 
-async function get(url: string): Promise<void> {
+/** One kept-alive connection, as a client asking for plan after plan would hold (node:http, as mpm's
+ * client is; fetch's undici added its own pauses to both tails). */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function get(url: string): Promise<void> {
+  return CLIENT === 'fetch' ? getByFetch(url) : getByHttp(url);
+}
+
+async function getByFetch(url: string): Promise<void> {
   const r = await fetch(url, { redirect: 'manual' });
   const body = await r.arrayBuffer();
   if (r.status !== 200) throw new Error(`${url}: ${r.status} ${Buffer.from(body).toString('utf8').slice(0, 300)}`);
+}
+
+function getByHttp(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode === 200) resolve();
+        else reject(new Error(`${url}: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`));
+      });
+      res.on('error', reject);
+    }).on('error', reject);
+  });
 }
 
 /** REQUESTS rounds, each one plan and one reference request on the same root, alternating which goes first. */
@@ -87,7 +114,7 @@ async function measure(base: string, rootsOf: (n: number) => number[]): Promise<
 
 async function main(): Promise<void> {
   if (!SOURCE) await execa('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-  console.log(`install plan: ${PACKAGES} packages × ${PER} (installable), ${REQUESTS} plans and ${REQUESTS} references a mix; server from ${SOURCE ? 'src/ (tsx)' : 'dist/'}`);
+  console.log(`install plan: ${PACKAGES} packages × ${PER} (installable), ${REQUESTS} plans and ${REQUESTS} references a mix; client ${CLIENT}; server from ${SOURCE ? 'src/ (tsx)' : 'dist/'}`);
   const data = REUSE ?? (await mkdtemp(path.join(os.tmpdir(), 'bench-plan-')));
   try {
     const t0 = performance.now();
