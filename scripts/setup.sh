@@ -25,7 +25,7 @@ say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
 warn() { echo "setup: $*" >&2; }
 
 # 1. host packages
-PKGS=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static mmdebstrap cpio e2fsprogs xz-utils chromium vsftpd openssl zstd redis-server nginx)
+PKGS=(curl qemu-system-x86 qemu-utils linux-image-amd64 busybox-static mmdebstrap cpio e2fsprogs xz-utils chromium vsftpd openssl zstd redis-server nginx)
 for arch in "${ARCHES[@]}"; do
   case "$arch" in
     x86_64) ;;

@@ -1,13 +1,15 @@
 // The push-hook protocol, written once: what git hands a package repo's hooks (the `<old> <new>
-// <ref>` lines on stdin, the quarantine variables), what the hook client (hooks/run-hook.ts) POSTs
-// to the server's /internal/hooks/<hook>, what the server answers, and how a refusal reads in the
-// answer's messages (git shows each one as a `remote:` line). Shared by the hook client, the
-// server's hook endpoint, the push use cases (service/handle-push.ts), the push policy
-// (repos/check-push.ts) and the reads in quarantine (repos/read-at-commit.ts).
+// <ref>` lines on stdin, the quarantine variables), what the hook client (hooks/hook-client.sh)
+// POSTs to the server's /internal/hooks/<hook>, what the server answers, and how a refusal reads in
+// the answer's messages (git shows each one as a `remote:` line). Shared by the server's hook
+// endpoint, the push use cases (service/handle-push.ts), the push policy (repos/check-push.ts) and
+// the reads in quarantine (repos/read-at-commit.ts).
 //
-// The hook client runs in git's process tree once per hook of every push and loads this module:
-// it loads zod only when a request is parsed (the server), never at import (the hook would pay
-// for it at every start).
+// On the wire, so that the client is a few lines of sh and one curl (a Node process costs
+// 0.13-0.2 s to start here, twice a push): the body is git's stdin as it came (text/plain), the
+// rest are headers (HOOK_HEADERS); the answer is the messages, one a line (text/plain), with 200
+// when the hook says yes and 409 when a pre-receive refuses. Any other status is the server's
+// own trouble (the secret, a limit) and the client says the push could not be checked.
 import type * as Zod from 'zod';
 import { MorphuxError, type ErrorCode } from './errors.js';
 import { isPackageName } from './names.js';
@@ -45,7 +47,7 @@ export interface RefUpdate {
 export const QUARANTINE_VARS = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_QUARANTINE_PATH'] as const;
 export type QuarantineEnv = { [K in (typeof QUARANTINE_VARS)[number]]?: string };
 
-/** What the hook client POSTs to `${HOOK_API_PATH}/<hook>` (Bearer: the server's hook secret). */
+/** What a hook asks, once read from the wire (hookRequestFromWire) and checked (parseHookRequest). */
 export interface HookRequest {
   hook?: HookName;
   /** the package repo (its folder name without .git) */
@@ -57,11 +59,50 @@ export interface HookRequest {
   quarantine?: QuarantineEnv | null;
 }
 
-/** The server's answer: each message is printed by the hook (git shows `remote: <message>`);
- *  a pre-receive whose answer is not ok refuses the push. */
+/** The server's answer (hookReplyToWire): each message is printed by the hook (git shows `remote:
+ *  <message>`); a pre-receive whose answer is not ok refuses the push. */
 export interface HookReply {
   ok: boolean;
   messages: string[];
+}
+
+/** The request's headers besides the Bearer secret: the repo (its folder name without .git), the
+ *  pusher (REMOTE_USER), and each quarantine variable git gave a pre-receive (absolute paths: the
+ *  client makes a relative one absolute from the repo folder it runs in). */
+export const HOOK_HEADERS = {
+  repo: 'x-morphux-repo',
+  pusher: 'x-morphux-pusher',
+  GIT_OBJECT_DIRECTORY: 'x-morphux-git-object-directory',
+  GIT_ALTERNATE_OBJECT_DIRECTORIES: 'x-morphux-git-alternate-object-directories',
+  GIT_QUARANTINE_PATH: 'x-morphux-git-quarantine-path',
+} as const;
+
+/** The answer's status: 200 yes, 409 a pre-receive's refusal. */
+export const HOOK_OK = 200;
+export const HOOK_REFUSED = 409;
+
+/** The request as the hook client sent it (its headers, read by name; its body, git's stdin), before
+ *  parseHookRequest checks it. A bad_request when the stdin lines are not git's. */
+export function hookRequestFromWire(hook: HookName, header: (name: string) => string | undefined, body: string): unknown {
+  const quarantine: QuarantineEnv = {};
+  for (const v of QUARANTINE_VARS) {
+    const given = header(HOOK_HEADERS[v]);
+    if (given) quarantine[v] = given;
+  }
+  return {
+    hook,
+    repo: header(HOOK_HEADERS.repo) ?? '',
+    pusher: header(HOOK_HEADERS.pusher) ?? '',
+    updates: parseReceiveInput(body),
+    quarantine: hook === 'pre-receive' && Object.keys(quarantine).length ? quarantine : null,
+  };
+}
+
+/** The answer on the wire: its status, and its messages one a line (a message's own line breaks and
+ *  other control characters become blanks: one message is one `remote:` line). */
+export function hookReplyToWire(hook: HookName, reply: HookReply): { status: number; text: string } {
+  const lines = reply.messages.map((m) => m.replace(/[\u0000-\u001f\u007f]/g, ' '));
+  return { status: reply.ok || hook !== 'pre-receive' ? HOOK_OK : HOOK_REFUSED, text: lines.map((l) => `${l}\n`).join('') };
 }
 
 /** git's pre-/post-receive stdin: one `<old> <new> <ref>` line per ref update. */

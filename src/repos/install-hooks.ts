@@ -1,5 +1,6 @@
 // The hooks of a package repo: tiny /bin/sh wrappers that hand the push to the Morphux server
-// through src/hooks/run-hook.ts, and refuse it when git was not started by the server.
+// through its hook client (src/hooks/hook-client.sh, which the server names in MORPHUX_HOOK_SCRIPT,
+// so a new client needs no repo rewritten), and refuse it when git was not started by the server.
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HOOK_NAMES, type HookName } from '../domain/hook-protocol.js';
@@ -11,7 +12,7 @@ if [ -z "$MORPHUX_HOOK_SCRIPT" ]; then
   echo "Morphux: pushes are accepted only through the Morphux server" >&2
   exit 1
 fi
-exec "\${MORPHUX_NODE:-node}" $MORPHUX_NODE_FLAGS "$MORPHUX_HOOK_SCRIPT" ${hook}
+exec /bin/sh "$MORPHUX_HOOK_SCRIPT" ${hook}
 `;
 }
 

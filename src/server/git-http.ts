@@ -23,7 +23,7 @@ export interface GitHttpOptions {
   /** null for bad credentials; may throw rate_limited (a 429) when the address failed too often */
   authenticate(user: string, password: string, address: string | null): Promise<{ name: string } | null>;
   mayPush(user: { name: string }, repo: string): Promise<boolean>;
-  /** MORPHUX_HOOK_URL, MORPHUX_HOOK_TOKEN, MORPHUX_HOOK_SCRIPT, MORPHUX_NODE_FLAGS (and MORPHUX_NODE). */
+  /** MORPHUX_HOOK_URL, MORPHUX_HOOK_TOKEN, MORPHUX_HOOK_SCRIPT (the sh hook client), and MORPHUX_NODE, MORPHUX_NODE_FLAGS for older repos. */
   hookEnv: Record<string, string>;
   log: Logger;
   /** Largest request body (as sent, before gzip is undone); also receive.maxInputSize. Default 1 GiB. */

@@ -28,13 +28,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** How git's hooks run the thin hook client: the built .js, or the .ts source through tsx. */
-function hookCommand(): { script: string; flags: string } {
-  const here = fileURLToPath(import.meta.url);
-  const fromSource = here.endsWith('.ts');
-  const script = path.join(path.dirname(here), '..', 'hooks', fromSource ? 'run-hook.ts' : 'run-hook.js');
-  // tsx resolved here: git runs hooks with the repo as working directory, where it can't be found
-  return { script, flags: fromSource ? `--import ${import.meta.resolve('tsx')}` : '' };
+/** The hook client git's hooks run (src/hooks/hook-client.sh; the build copies it beside the .js). */
+function hookClient(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'hooks', 'hook-client.sh');
 }
 
 export async function startServer(ctx: AppContext, listen: { host: string; port: number } = ctx.config.server): Promise<RunningServer> {
@@ -42,12 +38,12 @@ export async function startServer(ctx: AppContext, listen: { host: string; port:
   const storeReader = ctx.committed.objects; // /store is served from the last commit too
   const pkgFiles = new PkgFileCache(ctx.store);
   const app = buildApp(ctx, { hookSecret, storeReader, pkgFiles });
-  const hook = hookCommand();
   const hookEnv: Record<string, string> = {
     MORPHUX_HOOK_TOKEN: hookSecret,
-    MORPHUX_HOOK_SCRIPT: hook.script,
-    MORPHUX_NODE_FLAGS: hook.flags,
-    MORPHUX_NODE: process.execPath,
+    MORPHUX_HOOK_SCRIPT: hookClient(),
+    // repos made before the client was sh run `"$MORPHUX_NODE" $MORPHUX_NODE_FLAGS "$MORPHUX_HOOK_SCRIPT"`
+    MORPHUX_NODE: '/bin/sh',
+    MORPHUX_NODE_FLAGS: '',
   };
   const gitLog = ctx.log.child({ part: 'git' });
   const authenticate = async (user: string, token: string, address: string | null) => {

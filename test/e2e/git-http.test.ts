@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHookRequest, refusalLine, type HookReply, type HookRequest } from '../../src/domain/hook-protocol.js';
+import { hookReplyToWire, hookRequestFromWire, isHookName, parseHookRequest, refusalLine, type HookReply, type HookRequest } from '../../src/domain/hook-protocol.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { checkPush } from '../../src/repos/check-push.js';
 import { createRepo, listRepos } from '../../src/repos/create-repo.js';
@@ -20,7 +20,7 @@ import { BackendLimiter } from '../../src/server/backend-limiter.js';
 import { createGitHttpHandler, type GitHttpOptions } from '../../src/server/git-http.js';
 import { refusalsIn } from '../support/git-client.js';
 
-const HOOK_SCRIPT = fileURLToPath(new URL('../../src/hooks/run-hook.ts', import.meta.url));
+const HOOK_SCRIPT = fileURLToPath(new URL('../../src/hooks/hook-client.sh', import.meta.url));
 const HOOK_TOKEN = 'hook-secret';
 const USERS: Record<string, { token: string; maintainer: boolean }> = {
   alice: { token: 'alice-token', maintainer: true },
@@ -37,24 +37,28 @@ async function listen(server: http.Server): Promise<number> {
 function startHookServer(reposRoot: string, calls: HookCall[]): http.Server {
   return http.createServer(async (req, res) => {
     const started = Date.now();
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+    const reply = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(text);
     };
-    if (req.headers.authorization !== `Bearer ${HOOK_TOKEN}`) return reply(401, { error: { code: 'unauthenticated' } });
+    if (req.headers.authorization !== `Bearer ${HOOK_TOKEN}`) return reply(401, '{"error":{"code":"unauthenticated"}}');
+    const hook = req.url!.slice(1);
+    if (!isHookName(hook)) return reply(404, 'no such hook');
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const body = await parseHookRequest(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] as string : undefined);
+    const body = await parseHookRequest(hookRequestFromWire(hook, header, Buffer.concat(chunks).toString('utf8')));
     let answer: HookReply;
-    if (req.url === '/pre-receive') {
+    if (hook === 'pre-receive') {
       const verdict = await checkPush({ gitdir: repoDir(reposRoot, body.repo), repoName: body.repo, updates: body.updates, quarantine: body.quarantine ?? undefined });
       answer = { ok: verdict.ok, messages: verdict.refusals.map(refusalLine) };
     } else {
       const versions = body.updates.filter((u) => u.ref.startsWith('refs/heads/version-'));
       answer = { ok: true, messages: versions.length ? ['submission 0 queued: test'] : [] };
     }
-    calls.push({ ...body, hook: req.url!.slice(1), ms: Date.now() - started });
-    reply(200, answer);
+    calls.push({ ...body, hook, ms: Date.now() - started });
+    const wire = hookReplyToWire(hook, answer);
+    reply(wire.status, wire.text);
   });
 }
 
@@ -139,9 +143,6 @@ describe('git hosting over smart HTTP (e2e)', function () {
         MORPHUX_HOOK_URL: `http://127.0.0.1:${hookPort}`,
         MORPHUX_HOOK_TOKEN: HOOK_TOKEN,
         MORPHUX_HOOK_SCRIPT: HOOK_SCRIPT,
-        // an absolute URL: hooks run with the repo as cwd, where a bare `tsx` does not resolve
-        MORPHUX_NODE_FLAGS: `--import ${import.meta.resolve('tsx')}`,
-        MORPHUX_NODE: process.execPath,
       },
     };
     const handler = createGitHttpHandler(options);

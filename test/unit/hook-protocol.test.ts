@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { asyncCodeOf } from '../support/error-codes.js';
 import {
-  isObjectId, isZeroId, OBJECT_ID, parseHookRequest, parseReceiveInput, parseRefusalLine, refusalLine,
+  HOOK_HEADERS, hookReplyToWire, hookRequestFromWire, isObjectId, isZeroId, OBJECT_ID, parseHookRequest, parseReceiveInput, parseRefusalLine, refusalLine,
 } from '../../src/domain/hook-protocol.js';
 
 const hex = (n: number, c = 'a') => c.repeat(n);
@@ -77,6 +77,38 @@ describe('hook protocol: the request the server reads', () => {
   ] as const) {
     it(`refuses ${what} (bad_request)`, async () => expect(await asyncCodeOf(() => parseHookRequest(body))).to.equal('bad_request'));
   }
+});
+
+describe('hook protocol: the wire (git\'s stdin as the body, the rest as headers; messages as lines)', () => {
+  const stdin = `${hex(40, '0')} ${SHA1} refs/heads/version-1.0\n`;
+  const headers: Record<string, string> = {
+    [HOOK_HEADERS.repo]: 'hello', [HOOK_HEADERS.pusher]: 'alice',
+    [HOOK_HEADERS.GIT_QUARANTINE_PATH]: '/d/repos/hello.git/objects/tmp_objdir-incoming-x',
+    [HOOK_HEADERS.GIT_ALTERNATE_OBJECT_DIRECTORIES]: '/d/repos/hello.git/objects:/d/other',
+  };
+  it('reads a pre-receive: updates from the body, repo, pusher and quarantine from the headers', async () => {
+    expect(await parseHookRequest(hookRequestFromWire('pre-receive', (h) => headers[h], stdin))).to.deep.equal({
+      hook: 'pre-receive', repo: 'hello', pusher: 'alice',
+      updates: [{ old: hex(40, '0'), new: SHA1, ref: 'refs/heads/version-1.0' }],
+      quarantine: { GIT_QUARANTINE_PATH: '/d/repos/hello.git/objects/tmp_objdir-incoming-x', GIT_ALTERNATE_OBJECT_DIRECTORIES: '/d/repos/hello.git/objects:/d/other' },
+    });
+  });
+  it('keeps no quarantine for a post-receive, and an empty pusher when none is sent', async () => {
+    const r = await parseHookRequest(hookRequestFromWire('post-receive', (h) => (h === HOOK_HEADERS.pusher ? undefined : headers[h]), stdin));
+    expect(r).to.include({ repo: 'hello', pusher: '', quarantine: null });
+  });
+  it('refuses a body that is not git\'s stdin, and a missing repo (bad_request)', async () => {
+    expect(await asyncCodeOf(async () => hookRequestFromWire('pre-receive', (h) => headers[h], 'not a ref line\n'))).to.equal('bad_request');
+    expect(await asyncCodeOf(() => parseHookRequest(hookRequestFromWire('pre-receive', () => undefined, stdin)))).to.equal('bad_request');
+  });
+  it('answers 200 with one message a line; 409 only for a pre-receive refusing', () => {
+    expect(hookReplyToWire('pre-receive', { ok: true, messages: [] })).to.deep.equal({ status: 200, text: '' });
+    expect(hookReplyToWire('pre-receive', { ok: false, messages: ['refused (x): a', 'refused (y): b'] })).to.deep.equal({ status: 409, text: 'refused (x): a\nrefused (y): b\n' });
+    expect(hookReplyToWire('post-receive', { ok: false, messages: ['m'] }).status).to.equal(200);
+  });
+  it('turns a message\'s own line breaks and control characters into blanks: one message, one remote: line', () => {
+    expect(hookReplyToWire('post-receive', { ok: true, messages: ['a\nrefused (x): forged\r\u001b[31m'] }).text).to.equal('a refused (x): forged  [31m\n');
+  });
 });
 
 describe('hook protocol: refusal lines', () => {
