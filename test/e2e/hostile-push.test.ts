@@ -87,6 +87,22 @@ describe('hostile pushes: each refused with a reason, refs and store unchanged',
     });
   }
 
+  it('refuses the hook endpoint to anyone but its own hooks: no secret, a wrong one, a user\'s token (403); nothing changes', async () => {
+    const before = await snapshot();
+    const stdin = `${'0'.repeat(40)} ${'a'.repeat(40)} refs/heads/version-9.0\n`;
+    for (const authorization of [undefined, `Bearer ${'0'.repeat(64)}`, `Bearer ${token}`]) {
+      for (const hook of ['pre-receive', 'post-receive']) {
+        const r = await fetch(`${s.url}/internal/hooks/${hook}`, {
+          method: 'POST', body: stdin,
+          headers: { 'content-type': 'text/plain', 'x-morphux-repo': 'hello', 'x-morphux-pusher': 'alice', ...(authorization ? { authorization } : {}) },
+        });
+        expect(r.status, `${hook} ${authorization ?? 'none'}`).to.equal(403);
+        expect((await r.json()).error.code).to.equal('forbidden');
+      }
+    }
+    expect(await snapshot()).to.deep.equal(before);
+  });
+
   it('still takes a good push afterwards (a 1,000-file tree under the limits), and makes its submission', async () => {
     const commit = await treeCommit(wc, base, manifestText('hello', '2.0'), manyFiles(1000));
     const r = await push(commit, 'version-2.0');
