@@ -7,11 +7,13 @@
 // of boot_seconds (QEMU start → the first build command; for a restore, the host's time to the
 // hand-in plus the guest's from there), restore_seconds (QEMU start → guest running and handed its
 // job) and total_seconds (QEMU start → exit). The saved state is made before the timed runs.
-// Part 2, end to end: a real server with its embedded worker (builder.snapshot on, then off, in two
-// data dirs), `git push` of hello to version-X.Y, then GET /api/v1/pkg/N every 50 ms until it is
+// Part 2, end to end: the built server (`npm run build`; dist/cli/morphux.js serve in its own process,
+// as `npm start` runs it, so the push's hooks run the built hook client) with its embedded worker
+// (builder.snapshot on, then off, in two data dirs; its log in $TMPDIR/bench-vm-start-<kind>.log,
+// with each hook's answer time), `git push` of hello to version-X.Y, then GET /api/v1/pkg/N every 50 ms until it is
 // good: push → good, PUSHES times each, alternated; and where the time beyond the VM goes (push →
 // queued line, queued → VM start as far as the status tells, VM total, VM end → good).
-// Run: npx tsx bench/vm-start.ts [--runs 5] [--idle 10] [--pushes 4]
+// Run: npm run build && npx tsx bench/vm-start.ts [--runs 5] [--idle 10] [--pushes 4] [--only vm|push]
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,7 +25,8 @@ import { loadConfig } from '../src/config/load-config.js';
 import { parseManifest } from '../src/domain/manifest.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from '../test/support/git-client.js';
-import { api, newUser, startTestServer } from '../test/support/test-server.js';
+import { api, newUser } from '../test/support/test-server.js';
+import { benchServer } from './support/bench-server.js';
 import { argNumber, median } from './support/stats.js';
 
 const RUNS = argNumber('runs', 5);
@@ -87,13 +90,17 @@ async function pushPart(): Promise<void> {
   console.log(`\nPart 2: push → good of hello through a real server and its embedded worker, ${PUSHES} pushes each, alternated`);
   const servers = [];
   for (const snapshot of [true, false]) {
-    const data = await mkdtemp(path.join(os.tmpdir(), 'bench-vm-start-srv-'));
-    await writeFile(path.join(data, 'morphux.yaml'), `builder:\n  snapshot: ${snapshot}\nthrottle:\n  enabled: false\n`);
-    const s = await startTestServer({ data, worker: true });
-    const token = await newUser(s, 'alice');
-    const made = await api(s.url, 'POST', '/api/v1/repos', { name: 'hello' }, token);
-    if (made.status !== 201) throw new Error(`create hello: ${made.status}`);
-    servers.push({ kind: snapshot ? 'restored' : 'cold', s, token, times: [] as number[], phases: [] as Array<Record<string, number>>, overhead: [] as number[], pushS: [] as number[] });
+    const kind = snapshot ? 'restored' : 'cold';
+    // the built server in its own process, as `npm start` runs it (its hooks run the built hook client)
+    const s = await benchServer(async (prep) => {
+      await writeFile(path.join(prep.data, 'morphux.yaml'), `builder:\n  snapshot: ${snapshot}\n`);
+      const token = await newUser(prep, 'alice');
+      const made = await api(prep.url, 'POST', '/api/v1/repos', { name: 'hello' }, token);
+      if (made.status !== 201) throw new Error(`create hello: ${made.status}`);
+      return token;
+    }, { log: path.join(os.tmpdir(), `bench-vm-start-${kind}.log`) });
+    await writeFile(path.join(os.tmpdir(), `bench-vm-start-${kind}.log`), ''); // the timed pushes' lines only
+    servers.push({ kind, s, log: path.join(os.tmpdir(), `bench-vm-start-${kind}.log`), token: s.made, times: [] as number[], phases: [] as Array<Record<string, number>>, overhead: [] as number[], pushS: [] as number[], pushes: [] as PushTimes[] });
   }
   try {
     for (let i = 0; i < PUSHES + 1; i++) {
@@ -120,6 +127,7 @@ async function pushPart(): Promise<void> {
           sv.pushS.push((tPushed - t0) / 1000);
           sv.phases.push(ph);
           sv.overhead.push(t - (ph.total_seconds ?? 0));
+          sv.pushes.push({ pkgid: q.pkgid, t0, tPushed, tGood: Date.now() });
         } finally {
           await rm(wc, { recursive: true, force: true });
         }
@@ -130,13 +138,45 @@ async function pushPart(): Promise<void> {
     for (const sv of servers) {
       console.log(`| ${sv.kind} | ${spread(sv.times)} | ${spread(sv.pushS)} | ${spread(sv.phases.map((p) => p.total_seconds ?? NaN))} | ${spread(sv.overhead)} | ${spread(sv.phases.map((p) => p.boot_seconds ?? NaN))} |`);
     }
+    console.log('\nWhere the time beyond the VM goes (medians, s; from the server\'s log: its hook answers, the worker\'s "build started" and "build finished" lines):');
+    console.log('| kind | git push | hooks answered (server) | pushed → build started | claim (status commit) | VM total | record (commit) | build finished → seen good |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const sv of servers) {
+      const b = breakdown(await readFile(sv.log, 'utf8'), sv.pushes);
+      console.log(`| ${sv.kind} | ${f2(median(sv.pushS))} | ${f2(median(b.hooks))} | ${f2(median(b.toStart))} | ${f2(median(b.claim))} | ${f2(median(b.vm))} | ${f2(median(b.record))} | ${f2(median(b.toSeen))} |`);
+    }
   } finally {
     for (const sv of servers) await sv.s.close();
   }
 }
 
+interface PushTimes { pkgid: number; t0: number; tPushed: number; tGood: number }
+
+/** Splits each push's time by the server's log lines (pino JSON, ISO times): the hooks' answers
+ * (sum of their server-side ms within the push), the push's end → the worker's "build started", the
+ * claim's status commit, the VM, the record commit, and "build finished" → the poll seeing good. */
+function breakdown(logText: string, pushes: PushTimes[]) {
+  const lines = logText.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+  const out = { hooks: [] as number[], toStart: [] as number[], claim: [] as number[], vm: [] as number[], record: [] as number[], toSeen: [] as number[] };
+  for (const p of pushes) {
+    const at = (l: Record<string, any>) => Date.parse(l.time);
+    const hooks = lines.filter((l) => l.msg === 'hook answered' && at(l) >= p.t0 && at(l) <= p.tPushed);
+    const started = lines.find((l) => l.msg === 'build started' && l.pkgid === p.pkgid);
+    const finished = lines.find((l) => l.msg === 'build finished' && l.pkgid === p.pkgid);
+    if (!started || !finished) throw new Error(`no build lines for pkgid ${p.pkgid} in the server log`);
+    out.hooks.push(hooks.reduce((a, l) => a + l.ms, 0) / 1000);
+    out.toStart.push((at(started) - p.tPushed) / 1000);
+    out.claim.push(finished.status_commit_seconds);
+    out.vm.push(finished.phases?.total_seconds ?? NaN);
+    out.record.push(finished.record_commit_seconds);
+    out.toSeen.push((p.tGood - at(finished)) / 1000);
+  }
+  return out;
+}
+
 console.log(`vm-start: ${new Date().toISOString()}, load ${await load()}, ${os.cpus().length} CPUs, QEMU ${(await execa('qemu-system-x86_64', ['--version'])).stdout.split('\n')[0]}`);
-await vmPart();
-await pushPart();
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== 'push') await vmPart();
+if (ONLY !== 'vm') await pushPart();
 console.log(`\nload at the end ${await load()}`);
 process.exit(0);

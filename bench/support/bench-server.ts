@@ -18,7 +18,8 @@ export interface BenchServer<T> {
   close(): Promise<void>;
 }
 
-export async function benchServer<T>(setup: (s: TestServer) => Promise<T>): Promise<BenchServer<T>> {
+/** opts.log: a file the server's stdout and stderr go to (default: discarded) */
+export async function benchServer<T>(setup: (s: TestServer) => Promise<T>, opts: { log?: string } = {}): Promise<BenchServer<T>> {
   const data = await mkdtemp(path.join(os.tmpdir(), 'morphux-bench-'));
   try {
     const prep = await startTestServer({ data, keep: true });
@@ -30,7 +31,7 @@ export async function benchServer<T>(setup: (s: TestServer) => Promise<T>): Prom
     }
     // a benchmark is a script: the throttle a person never meets would stop it
     await writeFile(path.join(data, 'morphux.yaml'), 'throttle:\n  enabled: false\n', { flag: 'a' });
-    const server = new ServerProcess(data, await freePort(), { built: true });
+    const server = new ServerProcess(data, await freePort(), { built: true, log: opts.log });
     await server.start();
     return {
       url: server.url, pid: server.pid!, data, made,
