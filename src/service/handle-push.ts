@@ -15,6 +15,10 @@ import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
 import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
 import { AsyncMutex } from '../lib/async-mutex.js';
+import { PushedArchives } from './pushed-archives.js';
+
+/** The archives pre-receive checked, for post-receive to submit (one archive a pushed commit). */
+const pushedArchives = new PushedArchives();
 
 /** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
 const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_manifest', 'bad_request', 'name_mismatch', 'version_mismatch'];
@@ -22,8 +26,10 @@ const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_mani
 /** The refusal of a version-branch commit whose tree would not pass submitPortpkg's checks. */
 async function checkTree(ctx: AppContext, req: HookRequest, update: RefUpdate): Promise<Refusal | null> {
   try {
-    const tgz = await archiveCommit(repoDir(ctx.layout.repos, req.repo), update.new, undefined, req.quarantine);
+    const gitdir = repoDir(ctx.layout.repos, req.repo);
+    const tgz = await archiveCommit(gitdir, update.new, undefined, req.quarantine);
     await checkPortpkg(ctx.config.portpkg, tgz, req.repo, versionOfRef(update.ref) ?? undefined);
+    pushedArchives.put(gitdir, update.new, tgz);
     return null;
   } catch (e) {
     if (!isMorphuxError(e) || !TREE_REFUSALS.includes(e.code)) throw e;
@@ -64,7 +70,8 @@ export async function submitCommit(ctx: AppContext, repo: string, ref: string, c
   return submitting.run(async () => {
     const existing = (await readPortIndex(ctx.store, repo))?.submissions.find((s) => s.commit === commit);
     if (existing) return { pkgid: existing.pkgid, created: false };
-    const tgz = await archiveCommit(repoDir(ctx.layout.repos, repo), commit);
+    const gitdir = repoDir(ctx.layout.repos, repo);
+    const tgz = pushedArchives.take(gitdir, commit) ?? (await archiveCommit(gitdir, commit));
     const info = await submitPortpkg(ctx, {
       tgz, submitter, source: { type: 'git', repo, ref, commit }, expectName: repo, expectVersion: versionOfRef(ref) ?? undefined,
     });

@@ -101,6 +101,10 @@ export class LocalBuildHost implements BuildHost {
     }
     // the live log opens before the status says building, so a reader who sees building can follow it
     this.o.liveLogs.start(job.pkgid);
+    const sourceDir = store.abs(storePaths.unpacked(job.pkgid));
+    // what the build needs (manifest, dependencies, environment), read while the status commit runs
+    const inputs = this.inputsOf(job, info, sourceDir);
+    inputs.catch(() => undefined); // awaited below; an error before then is not unhandled
     try {
       // a job already `building` is taken again: a worker that died, or a restart
       const status = await updateStatus(store, job.pkgid, {
@@ -114,27 +118,37 @@ export class LocalBuildHost implements BuildHost {
         },
       });
       const attempt = status.builds![job.arch]!.attempts;
-      const sourceDir = store.abs(storePaths.unpacked(job.pkgid));
-      const claim: BuildClaim = { info, manifest: null, sourceDir, dependencies: [], resolved: [], attempt, dependencyError: null, environment: firstBuildEnvironment(await this.sourceDateEpoch(info)) };
-      try {
-        claim.manifest = parseManifest(await readFile(`${sourceDir}/package.json`));
-        const m = claim.manifest;
-        const deps = await resolveDependencies(
-          { name: info.name, version: info.version, dependencies: m.dependencies ?? {}, build_dependencies: m.build_dependencies ?? {} },
-          this.o.candidates,
-        );
-        claim.dependencies = this.binariesOf(deps, job);
-        claim.resolved = deps.map((d) => d.pkgid);
-        if (deps.length) this.log(job, Buffer.from(`==> morphux: dependencies ${deps.map((d) => `${d.name} ${d.version} (pkgid ${d.pkgid})`).join(', ')}\n`));
-      } catch (err) {
-        if (!isMorphuxError(err, 'dependency') && !isMorphuxError(err, 'invalid_manifest')) throw err;
-        claim.dependencyError = err.message;
-        claim.resolved = [];
-      }
-      return claim;
+      return { info, sourceDir, attempt, ...(await inputs) };
     } catch (err) {
+      await inputs.catch(() => undefined);
       this.release(job);
       throw err;
+    }
+  }
+
+  /** A first build's inputs: its manifest, its dependencies resolved to built binaries (or why they
+   *  are not: a `dependency` failure) and its environment. */
+  private async inputsOf(job: BuildJobRef, info: SubmissionInfo, sourceDir: string): Promise<Pick<BuildClaim, 'manifest' | 'dependencies' | 'resolved' | 'dependencyError' | 'environment'>> {
+    const environment = firstBuildEnvironment(await this.sourceDateEpoch(info));
+    const none = { dependencies: [], resolved: [], environment };
+    let m: Manifest;
+    try {
+      m = parseManifest(await readFile(`${sourceDir}/package.json`));
+    } catch (err) {
+      if (!isMorphuxError(err, 'invalid_manifest')) throw err;
+      return { ...none, manifest: null, dependencyError: err.message };
+    }
+    try {
+      const deps = await resolveDependencies(
+        { name: info.name, version: info.version, dependencies: m.dependencies ?? {}, build_dependencies: m.build_dependencies ?? {} },
+        this.o.candidates,
+      );
+      const dependencies = this.binariesOf(deps, job);
+      if (deps.length) this.log(job, Buffer.from(`==> morphux: dependencies ${deps.map((d) => `${d.name} ${d.version} (pkgid ${d.pkgid})`).join(', ')}\n`));
+      return { manifest: m, dependencies, resolved: deps.map((d) => d.pkgid), dependencyError: null, environment };
+    } catch (err) {
+      if (!isMorphuxError(err, 'dependency') && !isMorphuxError(err, 'invalid_manifest')) throw err;
+      return { ...none, manifest: m, dependencyError: err.message };
     }
   }
 
