@@ -21,14 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, ServerProcess } from '../test/support/server-process.js';
 import { generateStoreApart, installDeps, pkgName } from './support/generated-store.js';
-import { argNumber, median, pct } from './support/stats.js';
+import { argNumber, argString, median, pct } from './support/stats.js';
 
 const PACKAGES = argNumber('packages', 100_000);
 const PER = argNumber('per', 1);
 const REQUESTS = argNumber('requests', 1000);
 const SOURCE = process.argv.includes('--source');
-const REUSE = process.argv.includes('--reuse') ? path.resolve(process.argv[process.argv.indexOf('--reuse') + 1]!) : undefined;
-const CLIENT = process.argv.includes('--client') ? process.argv[process.argv.indexOf('--client') + 1] : 'http';
+const REUSE_ARG = argString('reuse');
+const REUSE = REUSE_ARG === undefined ? undefined : path.resolve(REUSE_ARG);
+const CLIENT = argString('client', 'http');
 if (CLIENT !== 'http' && CLIENT !== 'fetch') throw new Error('--client is http or fetch');
 const WARM = 20;
 const HOT_ROOTS = 20;

@@ -20,7 +20,7 @@ import { descendants, procStatusKb } from '../test/support/process-tree.js';
 import { benchServer } from './support/bench-server.js';
 import { pushBigRepo } from './support/big-repo.js';
 import { describeBreakdown, memoryBreakdown } from './support/memory-breakdown.js';
-import { argNumber } from './support/stats.js';
+import { argNumber, argString } from './support/stats.js';
 
 const ROUNDS = argNumber('rounds', 10);
 const OPS = argNumber('ops', 200);
@@ -28,7 +28,7 @@ const REPO_MB = argNumber('repo-mb', 10);
 const PKG_MB = argNumber('pkg-mb', 4);
 const SETTLE_S = argNumber('settle', 10);
 // --only clone|download: every operation of a round of one kind (to see which one memory follows)
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const ONLY = argString('only');
 if (ONLY !== undefined && ONLY !== 'clone' && ONLY !== 'download') throw new Error('--only clone or --only download');
 const MiB = 1024 * 1024;
 const mib = (kb: number) => (kb / 1024).toFixed(0);

@@ -45,13 +45,14 @@ import { CLI_BIN, bundleClis } from '../test/support/cli-bin.js';
 import { goodSubmission, maintainer } from '../test/support/good-submission.js';
 import { freePort, ServerProcess } from '../test/support/server-process.js';
 import { startTestServer, type TestServer } from '../test/support/test-server.js';
-import { argNumber, mb, median } from './support/stats.js';
+import { argNumber, argString, mb, median } from './support/stats.js';
 
 const PACKAGES = argNumber('packages', 50);
 const FILES = argNumber('files', 3);
 const RUNS = argNumber('runs', 5);
 const SOURCE = process.argv.includes('--source');
-const REUSE = process.argv.includes('--reuse') ? path.resolve(process.argv[process.argv.indexOf('--reuse') + 1]!) : undefined;
+const REUSE_ARG = argString('reuse');
+const REUSE = REUSE_ARG === undefined ? undefined : path.resolve(REUSE_ARG);
 const CONCURRENCY = 4; // mpm's download pool (src/mpm/install/download.ts)
 const MIN = 100 * 1024;
 const MAX = 2 * 1024 * 1024;

@@ -27,7 +27,7 @@ import { silentLogger } from '../src/lib/logger.js';
 import { fixtureRepo, git, pushUrl, queuedLine } from '../test/support/git-client.js';
 import { api, newUser } from '../test/support/test-server.js';
 import { benchServer } from './support/bench-server.js';
-import { argNumber, median } from './support/stats.js';
+import { argNumber, argString, median } from './support/stats.js';
 
 const RUNS = argNumber('runs', 5);
 const IDLE = argNumber('idle', 10);
@@ -91,6 +91,7 @@ async function pushPart(): Promise<void> {
   const servers = [];
   for (const snapshot of [true, false]) {
     const kind = snapshot ? 'restored' : 'cold';
+    const log = path.join(os.tmpdir(), `bench-vm-start-${kind}.log`);
     // the built server in its own process, as `npm start` runs it (its hooks run the built hook client)
     const s = await benchServer(async (prep) => {
       await writeFile(path.join(prep.data, 'morphux.yaml'), `builder:\n  snapshot: ${snapshot}\n`);
@@ -98,9 +99,9 @@ async function pushPart(): Promise<void> {
       const made = await api(prep.url, 'POST', '/api/v1/repos', { name: 'hello' }, token);
       if (made.status !== 201) throw new Error(`create hello: ${made.status}`);
       return token;
-    }, { log: path.join(os.tmpdir(), `bench-vm-start-${kind}.log`) });
-    await writeFile(path.join(os.tmpdir(), `bench-vm-start-${kind}.log`), ''); // the timed pushes' lines only
-    servers.push({ kind, s, log: path.join(os.tmpdir(), `bench-vm-start-${kind}.log`), token: s.made, times: [] as number[], phases: [] as Array<Record<string, number>>, overhead: [] as number[], pushS: [] as number[], pushes: [] as PushTimes[] });
+    }, { log });
+    await writeFile(log, ''); // the timed pushes' lines only
+    servers.push({ kind, s, log, token: s.made, times: [] as number[], phases: [] as Array<Record<string, number>>, overhead: [] as number[], pushS: [] as number[], pushes: [] as PushTimes[] });
   }
   try {
     for (let i = 0; i < PUSHES + 1; i++) {
@@ -175,7 +176,7 @@ function breakdown(logText: string, pushes: PushTimes[]) {
 }
 
 console.log(`vm-start: ${new Date().toISOString()}, load ${await load()}, ${os.cpus().length} CPUs, QEMU ${(await execa('qemu-system-x86_64', ['--version'])).stdout.split('\n')[0]}`);
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const ONLY = argString('only');
 if (ONLY !== 'push') await vmPart();
 if (ONLY !== 'vm') await pushPart();
 console.log(`\nload at the end ${await load()}`);

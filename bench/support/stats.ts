@@ -23,4 +23,15 @@ export function argNumber(name: string, dflt: number): number {
   return v;
 }
 
+/** String argument `--name V` of the command line, or the default. */
+export function argString(name: string): string | undefined;
+export function argString(name: string, dflt: string): string;
+export function argString(name: string, dflt?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} wants a value`);
+  return v;
+}
+
 export const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

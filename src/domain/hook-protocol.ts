@@ -10,7 +10,7 @@
 // rest are headers (HOOK_HEADERS); the answer is the messages, one a line (text/plain), with 200
 // when the hook says yes and 409 when a pre-receive refuses. Any other status is the server's
 // own trouble (the secret, a limit) and the client says the push could not be checked.
-import type * as Zod from 'zod';
+import { z } from 'zod';
 import { MorphuxError, type ErrorCode } from './errors.js';
 import { isPackageName } from './names.js';
 
@@ -81,26 +81,26 @@ export const HOOK_HEADERS = {
 export const HOOK_OK = 200;
 export const HOOK_REFUSED = 409;
 
-/** The request as the hook client sent it (its headers, read by name; its body, git's stdin), before
- *  parseHookRequest checks it. A bad_request when the stdin lines are not git's. */
-export function hookRequestFromWire(hook: HookName, header: (name: string) => string | undefined, body: string): unknown {
+/** The request as the hook client sent it (its headers, read by name; its body, git's stdin), checked
+ *  by parseHookRequest. A bad_request when the stdin lines are not git's or the request is not one. */
+export function hookRequestFromWire(hook: HookName, header: (name: string) => string | undefined, body: string): HookRequest {
   const quarantine: QuarantineEnv = {};
   for (const v of QUARANTINE_VARS) {
     const given = header(HOOK_HEADERS[v]);
     if (given) quarantine[v] = given;
   }
-  return {
+  return parseHookRequest({
     hook,
     repo: header(HOOK_HEADERS.repo) ?? '',
     pusher: header(HOOK_HEADERS.pusher) ?? '',
     updates: parseReceiveInput(body),
     quarantine: hook === 'pre-receive' && Object.keys(quarantine).length ? quarantine : null,
-  };
+  });
 }
 
 /** The answer on the wire: its status, and its messages one a line (a message's own line breaks and
  *  other control characters become blanks: one message is one `remote:` line). */
-export function hookReplyToWire(hook: HookName, reply: HookReply): { status: number; text: string } {
+export function hookReplyToWire(hook: HookName, reply: HookReply): { status: typeof HOOK_OK | typeof HOOK_REFUSED; text: string } {
   const lines = reply.messages.map((m) => m.replace(/[\u0000-\u001f\u007f]/g, ' '));
   return { status: reply.ok || hook !== 'pre-receive' ? HOOK_OK : HOOK_REFUSED, text: lines.map((l) => `${l}\n`).join('') };
 }
@@ -116,22 +116,18 @@ export function parseReceiveInput(text: string): RefUpdate[] {
   });
 }
 
-function requestSchema(z: typeof Zod): Zod.ZodType<HookRequest> {
-  const oid = z.string().regex(OBJECT_ID, 'not an object id (40 or 64 lowercase hex digits)');
-  return z.object({
-    hook: z.enum(HOOK_NAMES).optional(),
-    repo: z.string().refine(isPackageName, 'not a package name'),
-    pusher: z.string().max(64).default(''),
-    updates: z.array(z.object({ old: oid, new: oid, ref: z.string().min(1).max(1024) })).max(10_000),
-    quarantine: z.partialRecord(z.enum(QUARANTINE_VARS), z.string()).nullable().optional(),
-  });
-}
-let schema: Zod.ZodType<HookRequest> | undefined;
+const oid = z.string().regex(OBJECT_ID, 'not an object id (40 or 64 lowercase hex digits)');
+const requestSchema: z.ZodType<HookRequest> = z.object({
+  hook: z.enum(HOOK_NAMES).optional(),
+  repo: z.string().refine(isPackageName, 'not a package name'),
+  pusher: z.string().max(64).default(''),
+  updates: z.array(z.object({ old: oid, new: oid, ref: z.string().min(1).max(1024) })).max(10_000),
+  quarantine: z.partialRecord(z.enum(QUARANTINE_VARS), z.string()).nullable().optional(),
+});
 
-/** The one reader of a hook request (the server's hook endpoint): a bad_request when `body` is not one. */
-export async function parseHookRequest(body: unknown): Promise<HookRequest> {
-  schema ??= requestSchema(await import('zod'));
-  const r = schema.safeParse(body);
+/** The one check of a hook request (hookRequestFromWire reads it): a bad_request when `body` is not one. */
+export function parseHookRequest(body: unknown): HookRequest {
+  const r = requestSchema.safeParse(body);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new MorphuxError('bad_request', `bad hook request: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'}`);

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hookReplyToWire, hookRequestFromWire, isHookName, parseHookRequest, refusalLine, type HookReply, type HookRequest } from '../../src/domain/hook-protocol.js';
+import { hookReplyToWire, hookRequestFromWire, isHookName, refusalLine, type HookReply, type HookRequest } from '../../src/domain/hook-protocol.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { checkPush } from '../../src/repos/check-push.js';
 import { createRepo, listRepos } from '../../src/repos/create-repo.js';
@@ -47,7 +47,7 @@ function startHookServer(reposRoot: string, calls: HookCall[]): http.Server {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] as string : undefined);
-    const body = await parseHookRequest(hookRequestFromWire(hook, header, Buffer.concat(chunks).toString('utf8')));
+    const body = hookRequestFromWire(hook, header, Buffer.concat(chunks).toString('utf8'));
     let answer: HookReply;
     if (hook === 'pre-receive') {
       const verdict = await checkPush({ gitdir: repoDir(reposRoot, body.repo), repoName: body.repo, updates: body.updates, quarantine: body.quarantine ?? undefined });

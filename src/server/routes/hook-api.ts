@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import { MorphuxError } from '../../domain/errors.js';
-import { hookReplyToWire, hookRequestFromWire, isHookName, parseHookRequest } from '../../domain/hook-protocol.js';
+import { hookReplyToWire, hookRequestFromWire, isHookName } from '../../domain/hook-protocol.js';
 import { decodeUtf8 } from '../../domain/untrusted-text.js';
 import type { AppContext } from '../../service/app-context.js';
 import { checkHookRequest, postReceive, preReceive } from '../../service/handle-push.js';
@@ -21,13 +21,13 @@ export function hookApi(ctx: AppContext, secret: string): Hono {
     const hook = c.req.param('hook');
     if (!isHookName(hook)) throw new MorphuxError('not_found', 'no such hook');
     const body = decodeUtf8(await readBody(c, requestLimits(ctx.config).hookRequest), 'bad_request', 'the body');
-    const req = await parseHookRequest(hookRequestFromWire(hook, (h) => c.req.header(h), body));
+    const req = hookRequestFromWire(hook, (h) => c.req.header(h), body);
     checkHookRequest(ctx, req);
     const t0 = performance.now();
     const reply = await (hook === 'pre-receive' ? preReceive : postReceive)(ctx, req);
     ctx.log.info({ hook, repo: req.repo, ms: Math.round(performance.now() - t0) }, 'hook answered');
     const wire = hookReplyToWire(hook, reply);
-    return c.text(wire.text, wire.status as 200 | 409);
+    return c.text(wire.text, wire.status);
   });
   return app;
 }

@@ -147,7 +147,7 @@ export class LocalBuildHost implements BuildHost {
       if (deps.length) this.log(job, Buffer.from(`==> morphux: dependencies ${deps.map((d) => `${d.name} ${d.version} (pkgid ${d.pkgid})`).join(', ')}\n`));
       return { manifest: m, dependencies, resolved: deps.map((d) => d.pkgid), dependencyError: null, environment };
     } catch (err) {
-      if (!isMorphuxError(err, 'dependency') && !isMorphuxError(err, 'invalid_manifest')) throw err;
+      if (!isMorphuxError(err, 'dependency')) throw err;
       return { ...none, manifest: m, dependencyError: err.message };
     }
   }
