@@ -5,6 +5,19 @@
 /** Paths never reported as installed (guest and host both drop them). */
 export const EXCLUDED_DIRS = ['build', 'tmp', 'var/tmp', 'root', 'dev', 'proc', 'sys', 'run'];
 
+/**
+ * The device nodes and links every chroot's /dev gets (api_up copies them into a fresh tmpfs, one
+ * process instead of one per node). Made once per guest: a restored one has it from its saved state
+ * (snapshot-guest.ts), a cold-booted one makes it at the start of run.sh.
+ */
+export const DEV_TEMPLATE = `[ -d /morphux-dev ] || {
+  mkdir -p /morphux-dev.tmp/pts /morphux-dev.tmp/shm && cd /morphux-dev.tmp \\
+  && mknod -m 666 null c 1 3 && mknod -m 666 zero c 1 5 && mknod -m 666 full c 1 7 \\
+  && mknod -m 666 random c 1 8 && mknod -m 666 urandom c 1 9 && mknod -m 666 tty c 5 0 \\
+  && ln -s /proc/self/fd fd && ln -s fd/0 stdin && ln -s fd/1 stdout && ln -s fd/2 stderr && ln -s pts/ptmx ptmx \\
+  && cd / && mv /morphux-dev.tmp /morphux-dev
+} || echo "morphux: cannot make the device template"`;
+
 export const GUEST_RUN_SCRIPT = `#!/bin/sh
 # morphux guest protocol v1 (guest-run-script.ts)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -12,6 +25,7 @@ S=/work/scratch; M=$S/meta; LOG=$M/build.log
 LOG_MAX_BYTES=8388608; [ -f /work/guest/env.sh ] && . /work/guest/env.sh
 mkdir -p $S/u1 $S/w1 $S/u2 $S/w2 $M /base /ovl /lower
 : > $LOG
+${DEV_TEMPLATE}
 ERROR=""; DEPS=0; BUILD=""; INSTALL=""
 mounted() { grep -q " $1 " /proc/mounts; }
 note() { echo "==> morphux: $*" | tee -a $LOG; }
@@ -28,12 +42,9 @@ sweep() {
 }
 api_up() {
   r=$1
-  mount -t proc proc $r/proc && mount -t sysfs sys $r/sys && mount -t tmpfs -o mode=755 dev $r/dev && mount -t tmpfs run $r/run || return 1
-  mknod -m 666 $r/dev/null c 1 3; mknod -m 666 $r/dev/zero c 1 5; mknod -m 666 $r/dev/full c 1 7
-  mknod -m 666 $r/dev/random c 1 8; mknod -m 666 $r/dev/urandom c 1 9; mknod -m 666 $r/dev/tty c 5 0
-  ln -s /proc/self/fd $r/dev/fd; ln -s fd/0 $r/dev/stdin; ln -s fd/1 $r/dev/stdout; ln -s fd/2 $r/dev/stderr
-  mkdir -p $r/dev/pts $r/dev/shm
-  mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts && ln -s pts/ptmx $r/dev/ptmx
+  mount -t proc proc $r/proc && mount -t sysfs sys $r/sys && mount -t tmpfs -o mode=755 dev $r/dev && mount -t tmpfs run $r/run \\
+    && cp -a /morphux-dev/. $r/dev/ || return 1
+  mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts
   mount -t tmpfs shm $r/dev/shm
 }
 api_down() {
@@ -48,9 +59,8 @@ run_phase() {
   left=$(( LOG_MAX_BYTES - $(wc -c < $LOG) )); [ $left -gt 0 ] || left=0
   { head -c $left >> $LOG; cat > /dev/null; } < /tmp/log.cap & hp=$!
   tee /tmp/log.cap < /tmp/log.fifo & tp=$!
-  chroot /ovl /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \\
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    /bin/bash /tmp/morphux-$1.sh > /tmp/log.fifo 2>&1 < /dev/null &
+  env -i HOME=/root LANG=C.UTF-8 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    chroot /ovl /bin/bash /tmp/morphux-$1.sh > /tmp/log.fifo 2>&1 < /dev/null &
   wait $!
   sweep "$tp $hp"
   wait $tp; wait $hp

@@ -25,8 +25,8 @@ export function phaseScript(phase: Phase, commands: string[], env?: BuildEnviron
 ${environmentLines(env)}res=/tmp/morphux-${phase}.result
 steps=(${commands.map(shellQuote).join(' ')})
 cd /build || { echo "97 0 0 0" > $res; exit 0; }
-boot=$(cut -d' ' -f1 /proc/uptime)
-start=$(date +%s%N)
+read -r boot _ < /proc/uptime
+start=\${EPOCHREALTIME//[!0-9]/}
 rc=0; failed=0
 for i in "\${!steps[@]}"; do
   printf '==> ${phase} step %d/%d: %s\\n' $((i+1)) \${#steps[@]} "\${steps[$i]}"
@@ -38,7 +38,7 @@ for i in "\${!steps[@]}"; do
     break
   fi
 done
-d=$(( $(date +%s%N) - start ))
-printf '%d %d %s %d.%09d\\n' $rc $failed "$boot" $((d / 1000000000)) $((d % 1000000000)) > $res
+d=$(( \${EPOCHREALTIME//[!0-9]/} - start ))
+printf '%d %d %s %d.%06d\\n' $rc $failed "$boot" $((d / 1000000)) $((d % 1000000)) > $res
 `;
 }

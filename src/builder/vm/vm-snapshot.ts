@@ -26,7 +26,7 @@ import type { ImagePaths } from './base-image.js';
 import { makePlaceholderDisks } from './job-disks.js';
 import { Qmp } from './qmp.js';
 import { qemuArgs, type Accel } from './qemu-args.js';
-import { SNAPSHOT_READY, WAITER_ENTRY, WAITER_SCRIPT } from './snapshot-guest.js';
+import { GO_HELPER_C, SNAPSHOT_READY, WAITER_ENTRY, WAITER_SCRIPT } from './snapshot-guest.js';
 
 /** Bumped when the way a state is made or used changes in a way the key does not see. */
 const SNAPSHOT_FORMAT = 2;
@@ -42,6 +42,8 @@ export interface SnapshotSpec {
 }
 
 const PLACEHOLDER = { workDisk: '@WORK@', resultDisk: '@RESULT@' };
+/** The placeholder work disk's guest/ files. */
+const PLACEHOLDER_GUEST = { 'run.sh': WAITER_ENTRY, 'waiter.sh': WAITER_SCRIPT, 'morphux-go.c': GO_HELPER_C };
 
 /** A short folder for QMP sockets (a unix socket path is at most 107 bytes). */
 export async function socketDir(): Promise<string> {
@@ -97,7 +99,7 @@ export async function snapshotKey(s: SnapshotSpec): Promise<string> {
   const args = snapshotArgs(s, PLACEHOLDER, { file: '@RAM@', shared: false });
   return createHash('sha256').update(JSON.stringify({
     format: SNAPSHOT_FORMAT, qemu, kernel, initrd, root, args,
-    disks: [s.scratchDiskMib, s.resultDiskMib], waiter: [WAITER_ENTRY, WAITER_SCRIPT],
+    disks: [s.scratchDiskMib, s.resultDiskMib], waiter: PLACEHOLDER_GUEST,
   })).digest('hex').slice(0, 16);
 }
 
@@ -198,7 +200,7 @@ async function saveState(s: SnapshotSpec, file: string, log: Logger): Promise<vo
   const socket = path.join(sockets, 'qmp');
   const tmp = path.join(work, 'state');
   const ram = path.join(work, 'ram');
-  const disks = await makePlaceholderDisks(work, { scratchDiskMib: s.scratchDiskMib, resultDiskMib: s.resultDiskMib, run: WAITER_ENTRY, waiter: WAITER_SCRIPT });
+  const disks = await makePlaceholderDisks(work, { scratchDiskMib: s.scratchDiskMib, resultDiskMib: s.resultDiskMib, guest: PLACEHOLDER_GUEST });
   const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', s.profile.qemuBinary, ...snapshotArgs(s, disks, { file: ram, shared: true }), ...qmpArgs(socket)], {
     detached: true, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false,
   });
@@ -241,8 +243,8 @@ async function saveState(s: SnapshotSpec, file: string, log: Logger): Promise<vo
   }
 }
 
-/** The hand-in line: the host's clock and fresh random bytes for the guest's pool. */
-export const handInLine = (now = Date.now()): string => `go ${Math.floor(now / 1000)} ${randomBytes(32).toString('hex')}\n`;
+/** The hand-in line: the host's clock (to the millisecond) and fresh random bytes for the guest's pool. */
+export const handInLine = (now = Date.now()): string => `go ${(now / 1000).toFixed(3)} ${randomBytes(32).toString('hex')}\n`;
 
 /**
  * For a restoring VM (-incoming defer): has QEMU load the state, waits until the guest runs (QMP
