@@ -18,8 +18,10 @@ import { MorphuxError } from '../../domain/errors.js';
 import { spawnGit, type GitProcess } from '../../lib/git.js';
 import { COMMITTER } from './store-git.js';
 
-/** an idle importer ends after this long without a commit */
-const IDLE_MS = 2000;
+/** an idle importer ends after this long without a commit: longer than a build, so the record
+ *  commit that ends one reuses the process its claim commit started (a respawn cost ~15–25 ms on
+ *  the push -> good path); its packs stay kept from repack until it ends */
+const IDLE_MS = 30_000;
 /** commits before the process is replaced (its memory holds each object it wrote) */
 const MAX_COMMITS = 1000;
 
