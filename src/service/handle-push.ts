@@ -17,7 +17,7 @@ import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
 import { AsyncMutex } from '../lib/async-mutex.js';
 import { PushedArchives } from './pushed-archives.js';
 
-/** The archives pre-receive checked, for post-receive to submit (one archive a pushed commit). */
+/** The archives pre-receive checked, with their manifests, for post-receive to submit (one a pushed commit). */
 const pushedArchives = new PushedArchives();
 
 /** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
@@ -28,8 +28,8 @@ async function checkTree(ctx: AppContext, req: HookRequest, update: RefUpdate): 
   try {
     const gitdir = repoDir(ctx.layout.repos, req.repo);
     const tgz = await archiveCommit(gitdir, update.new, undefined, req.quarantine);
-    await checkPortpkg(ctx.config.portpkg, tgz, req.repo, versionOfRef(update.ref) ?? undefined);
-    pushedArchives.put(gitdir, update.new, tgz);
+    const manifest = await checkPortpkg(ctx.config.portpkg, tgz, req.repo, versionOfRef(update.ref) ?? undefined);
+    pushedArchives.put(gitdir, update.new, { tgz, manifest });
     return null;
   } catch (e) {
     if (!isMorphuxError(e) || !TREE_REFUSALS.includes(e.code)) throw e;
@@ -71,9 +71,10 @@ export async function submitCommit(ctx: AppContext, repo: string, ref: string, c
     const existing = (await readPortIndex(ctx.store, repo))?.submissions.find((s) => s.commit === commit);
     if (existing) return { pkgid: existing.pkgid, created: false };
     const gitdir = repoDir(ctx.layout.repos, repo);
-    const tgz = pushedArchives.take(gitdir, commit) ?? (await archiveCommit(gitdir, commit));
+    const checked = pushedArchives.take(gitdir, commit);
     const info = await submitPortpkg(ctx, {
-      tgz, submitter, source: { type: 'git', repo, ref, commit }, expectName: repo, expectVersion: versionOfRef(ref) ?? undefined,
+      tgz: checked?.tgz ?? (await archiveCommit(gitdir, commit)), checked: checked?.manifest,
+      submitter, source: { type: 'git', repo, ref, commit }, expectName: repo, expectVersion: versionOfRef(ref) ?? undefined,
     });
     return { pkgid: info.pkgid, created: true };
   });

@@ -1,7 +1,16 @@
-// The archives pre-receive made of version-branch commits, kept for post-receive to take: git's
-// archive of a commit is deterministic (repos/archive-commit.ts), so the bytes checked in quarantine
-// are the bytes the submission is made of, and a push archives each commit once (~20 ms of every
-// push's post-receive). Bounded: a few entries, a total size, a short life; a miss archives again.
+// The archives pre-receive made and checked of version-branch commits, kept with their manifest
+// for post-receive to take: git's archive of a commit is deterministic (repos/archive-commit.ts), so
+// the bytes checked in quarantine are the bytes the submission is made of, and a push archives and
+// checks each commit once (~20 ms archiving and 3-8 ms checking of every push's post-receive).
+// Bounded: a few entries, a total size, a short life; a miss archives and checks again.
+import type { Manifest } from '../domain/manifest.js';
+
+/** A commit's archive and the manifest checkPortpkg returned for exactly these bytes. */
+export interface CheckedArchive {
+  tgz: Buffer;
+  manifest: Manifest;
+}
+
 export interface PushedArchivesLimits {
   maxItems: number;
   maxBytes: number;
@@ -9,7 +18,7 @@ export interface PushedArchivesLimits {
 }
 
 export class PushedArchives {
-  private readonly items = new Map<string, { tgz: Buffer; at: number }>();
+  private readonly items = new Map<string, CheckedArchive & { at: number }>();
   private bytes = 0;
 
   constructor(
@@ -17,8 +26,9 @@ export class PushedArchives {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Keeps the archive of `commit` in the repo `gitdir` (a newer one for the same key replaces it). */
-  put(gitdir: string, commit: string, tgz: Buffer): void {
+  /** Keeps the checked archive of `commit` in the repo `gitdir` (a newer one for the same key replaces it). */
+  put(gitdir: string, commit: string, checked: CheckedArchive): void {
+    const { tgz } = checked;
     this.drop(`${gitdir}\0${commit}`);
     this.expire();
     if (tgz.length > this.limits.maxBytes) return;
@@ -26,17 +36,17 @@ export class PushedArchives {
       const oldest = this.items.keys().next().value as string;
       this.drop(oldest);
     }
-    this.items.set(`${gitdir}\0${commit}`, { tgz, at: this.now() });
+    this.items.set(`${gitdir}\0${commit}`, { ...checked, at: this.now() });
     this.bytes += tgz.length;
   }
 
-  /** The archive kept for `commit`, removed from the cache; undefined when none is kept or it is too old. */
-  take(gitdir: string, commit: string): Buffer | undefined {
+  /** The checked archive kept for `commit`, removed from the cache; undefined when none is kept or it is too old. */
+  take(gitdir: string, commit: string): CheckedArchive | undefined {
     this.expire();
     const key = `${gitdir}\0${commit}`;
     const hit = this.items.get(key);
     this.drop(key);
-    return hit?.tgz;
+    return hit && { tgz: hit.tgz, manifest: hit.manifest };
   }
 
   get size(): { items: number; bytes: number } {

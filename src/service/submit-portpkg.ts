@@ -16,6 +16,9 @@ export interface SubmitInput {
   /** the package the archive must be for (the repo's name, or the upload's target) */
   expectName?: string;
   expectVersion?: string;
+  /** the manifest checkPortpkg already returned for these very bytes, with these expectations
+   *  and the config's limits (pre-receive's check, kept by pushed-archives.ts): not checked again */
+  checked?: Manifest;
 }
 
 /** The archive's manifest once the archive passed every check (limits: the config's `portpkg`). */
@@ -45,7 +48,7 @@ export async function submitterRole(ctx: Pick<AppContext, 'users' | 'owners'>, s
 }
 
 export async function submitPortpkg(ctx: AppContext, input: SubmitInput): Promise<SubmissionInfo> {
-  const manifest = await checkPortpkg(ctx.config.portpkg, input.tgz, input.expectName, input.expectVersion);
+  const manifest = input.checked ?? (await checkPortpkg(ctx.config.portpkg, input.tgz, input.expectName, input.expectVersion));
   const role = await submitterRole(ctx, input.submitter, manifest.name);
   const info = await createSubmission(ctx.store, { manifest, submitter: input.submitter, submitterRole: role, source: input.source, tgz: input.tgz });
   for (const arch of ctx.config.builder.arches) await ctx.queue.enqueue({ pkgid: info.pkgid, arch });

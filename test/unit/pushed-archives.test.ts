@@ -1,9 +1,12 @@
-// PushedArchives (service/pushed-archives.ts): what pre-receive archived, taken once by post-receive,
-// within its count, size and age limits.
+// PushedArchives (service/pushed-archives.ts): what pre-receive archived and checked, taken once by
+// post-receive with the manifest it was checked as, within its count, size and age limits.
 import { expect } from 'chai';
+import type { Manifest } from '../../src/domain/manifest.js';
 import { PushedArchives } from '../../src/service/pushed-archives.js';
 
-const bytes = (n: number, fill = 1) => Buffer.alloc(n, fill);
+const manifest = { name: 'hello', version: '1.0' } as Manifest;
+/** a checked archive of n bytes */
+const bytes = (n: number, fill = 1) => ({ tgz: Buffer.alloc(n, fill), manifest });
 
 describe('pushed archives: pre-receive\'s archive, taken by post-receive', () => {
   it('gives an archive back once, for its repo and commit only', () => {
