@@ -75,6 +75,19 @@ describe('readResult and measureInstall', () => {
     expect(byPath.get('/usr/share/doc/tool')!.type).to.equal('dir');
   });
 
+  it('reads a result spanning many reads whole (reads grow from 64 KiB to 1 MiB), and nothing after it', async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024 + 12344);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const img = await disk({
+      'meta/result.json': JSON.stringify(RESULT),
+      'u2/usr/lib/big.so': big,
+      'u2/usr/share/after': 'after the big file\n',
+    }, Buffer.concat([Buffer.alloc(3 << 20), Buffer.from('junk after the end'.repeat(100))]));
+    const r = await readResult(img, path.join(dir, 'out'));
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sha(await readFile(path.join(r.upperDir, 'usr/lib/big.so')))).to.equal(sha(big));
+    expect(await readFile(path.join(r.upperDir, 'usr/share/after'), 'utf8')).to.equal('after the big file\n');
+  });
   it('keeps the modes the guest wrote, group-writable and setuid ones too, whatever the host process\'s umask', async () => {
     const img = await disk({ 'meta/result.json': JSON.stringify(RESULT), 'u2/usr/share/x/f': 'f\n', 'u2/usr/bin/su': ELF }, Buffer.alloc(0), async (tree) => {
       await chmod(path.join(tree, 'u2/usr/share/x'), 0o2775);
