@@ -147,9 +147,12 @@ export class QemuRunner implements VmRunner {
     const failure = this.guestFailure(job, g);
     if (failure) return f.fail(failure.reason, failure.message, phases);
     if (g.arch !== job.arch) return f.fail('infrastructure', `the VM reports arch ${g.arch}, not ${job.arch}`, phases);
-    const m = await measureInstall({ upperDir: res.upperDir, existed: res.existed, arch: job.arch, compileSeconds: g.build!.seconds });
+    // both only read the upper layer: measured and packed side by side
     const binariesArchive = path.join(job.workDir, 'binaries.tar.gz');
-    await packBinaries(res.upperDir, binariesArchive, job.environment?.source_date_epoch);
+    const [m] = await Promise.all([
+      measureInstall({ upperDir: res.upperDir, existed: res.existed, arch: job.arch, compileSeconds: g.build!.seconds }),
+      packBinaries(res.upperDir, binariesArchive, job.environment?.source_date_epoch),
+    ]);
     return {
       state: 'good', reason: null, message: 'built', logFile: f.logFile,
       measurements: m.measurements, binariesArchive, installed: m.installed, phases,
