@@ -2,6 +2,7 @@
 // ancestry at commits, archives and version branch heads. Commits are made with plumbing.
 import { expect } from 'chai';
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { Readable } from 'node:stream';
 import { archiveCommit } from '../../src/repos/archive-commit.js';
 import { createRepo, listRepos, repoExists } from '../../src/repos/create-repo.js';
 import { versionBranchHeads } from '../../src/repos/list-branches.js';
-import { isAncestor, readFileAtCommit } from '../../src/repos/read-at-commit.js';
+import { commitTime, isAncestor, readFileAtCommit } from '../../src/repos/read-at-commit.js';
 import { repoDir } from '../../src/repos/repo-paths.js';
 import { runGit } from '../../src/lib/git.js';
 import { refusal } from '../support/error-codes.js';
@@ -111,6 +112,26 @@ describe('repos (real git)', () => {
       });
       expect(names.sort()).to.deep.equal(['.gitattributes', 'Makefile', 'package.json']); // export-ignore has no say
       expect((await archiveCommit(gitdir, c1)).equals(tgz)).to.equal(true);
+    });
+
+    it('reads a commit\'s time: a loose one in process (no git run), a packed one through git', async () => {
+      const g = (args: string[], input?: string) => runGit(['--git-dir', gitdir, ...args], { input, env: { ...ENV, GIT_COMMITTER_DATE: '1712345678 +0200' } }).then((r) => r.stdout.toString().trim());
+      const timed = await g(['commit-tree', await g(['mktree'], ''), '-m', 'timed']);
+      const loose = path.join(gitdir, 'objects', timed.slice(0, 2), timed.slice(2));
+      expect(existsSync(loose)).to.equal(true);
+      const savedPath = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      try {
+        expect(await commitTime(gitdir, timed)).to.equal(1712345678);
+      } finally {
+        process.env.PATH = savedPath;
+      }
+      await runGit(['--git-dir', gitdir, 'update-ref', 'refs/heads/timed', timed]);
+      await runGit(['--git-dir', gitdir, 'repack', '-a', '-d', '-q']);
+      await runGit(['--git-dir', gitdir, 'prune-packed']);
+      expect(existsSync(loose)).to.equal(false);
+      expect(await commitTime(gitdir, timed)).to.equal(1712345678);
+      expect(await commitTime(gitdir, c1)).to.equal(1700000000);
     });
 
     it('lists version branch heads in version order', async () => {
