@@ -24,6 +24,15 @@ export async function principalOf(ctx: AppContext, c: Context): Promise<Principa
   throw new MorphuxError('unauthenticated', m ? 'the token is not valid' : 'use Authorization: Bearer <token>');
 }
 
-export async function apiCaller(ctx: AppContext, c: Context): Promise<Caller> {
-  return { actor: await principalOf(ctx, c), address: addressOf(c) };
+/** Each request's caller, found once: a route that names the signed-in user and then acts
+ *  (/api/v1/tokens) checks the token once, and a bad one counts once against auth_failure. */
+const callers = new WeakMap<Context, Promise<Caller>>();
+
+export function apiCaller(ctx: AppContext, c: Context): Promise<Caller> {
+  let caller = callers.get(c);
+  if (!caller) {
+    caller = principalOf(ctx, c).then((actor) => ({ actor, address: addressOf(c) }));
+    callers.set(c, caller);
+  }
+  return caller;
 }

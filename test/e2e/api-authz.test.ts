@@ -137,6 +137,25 @@ describe('API: authorisation matrix of every mutating endpoint', function () {
     expect(JSON.stringify(me.json)).to.not.match(/sha256|mpx_/);
   });
 
+  it('checks a request\'s token once, even where the route names the user and then acts (/api/v1/tokens)', async () => {
+    const users = s.ctx.users;
+    const authenticate = users.authenticate.bind(users);
+    let checks = 0;
+    users.authenticate = async (token: string) => { checks++; return authenticate(token); };
+    try {
+      for (const [method, p, body, status] of [
+        ['POST', '/api/v1/tokens', { name: 'once' }, 201], ['GET', '/api/v1/tokens', undefined, 200],
+        ['GET', '/api/v1/me', undefined, 200], ['DELETE', '/api/v1/tokens/once', undefined, 200],
+      ] as const) {
+        checks = 0;
+        expect((await s.api(method, p, body, tokens.user)).status, `${method} ${p}`).to.equal(status);
+        expect(checks, `${method} ${p}`).to.equal(1);
+      }
+    } finally {
+      users.authenticate = authenticate;
+    }
+  });
+
   it('the owner adds a co-maintainer, who may then flag but not manage maintainers; the last maintainer cannot be removed', async () => {
     expect((await s.api('POST', `/api/v1/pkg/${pkgid}/flags/stable`, undefined, tokens.user)).status).to.equal(403);
     await s.api('DELETE', '/api/v1/ports/hello/maintainers/helper', undefined, s.adminToken);
