@@ -54,12 +54,20 @@ export function pickEntry(ix: PortIndex | null, name: string, which: string | nu
   return match ? { entry: match } : { none: `${name} has no good submission of version ${which.slice(0, 64)}` };
 }
 
+/** A name's candidates for dependency resolution, best first, with their runtime dependencies as
+ *  the index carries them; an entry written before the index had them is read from its
+ *  submission_info.json (reindex fills them in). */
 export async function eligibleCandidates(ctx: EligibleContext & { store: Pick<Store, 'readJson'> }, name: string): Promise<Candidate[]> {
   const entries = await eligibleEntries(ctx, name);
   const out: Candidate[] = [];
   for (const e of entries) {
-    const info = await ctx.store.readJson<SubmissionInfo>(storePaths.submissionInfo(e.pkgid));
-    if (info) out.push({ pkgid: e.pkgid, name, version: e.version, dependencies: info.dependencies ?? {} });
+    let dependencies = e.dependencies;
+    if (!dependencies) {
+      const info = await ctx.store.readJson<SubmissionInfo>(storePaths.submissionInfo(e.pkgid));
+      if (!info) continue;
+      dependencies = info.dependencies ?? {};
+    }
+    out.push({ pkgid: e.pkgid, name, version: e.version, dependencies });
   }
   return out;
 }
