@@ -21,6 +21,7 @@ import { PortCatalog } from '../store/catalog/port-catalog.js';
 import { Store } from '../store/tree/store.js';
 import { dataLayout, type DataLayout } from '../config/data-layout.js';
 import { eligibleCandidates, eligibleEntries } from '../service/eligible-candidates.js';
+import { newPushState } from '../service/pushed-archives.js';
 import { Throttle } from '../service/throttle.js';
 import { LocalBuildHost } from '../service/builds/local-build-host.js';
 import type { AppContext } from '../service/app-context.js';
@@ -66,6 +67,7 @@ export async function openContext(config: LoadedConfig, log: Logger, opts: OpenO
   const ctx: AppContext = {
     builds,
     config, log, layout, store, catalog, committed, users, owners, sessions, throttle, queue, liveLogs, worker: null, publisher, publicUrl: config.publicUrl,
+    pushes: newPushState(),
     close: async () => {
       await ctx.worker?.close();
       await publisher.close();

@@ -1,6 +1,7 @@
 // The instance every use case and door is handed: its configuration, logger, data layout, store,
-// catalog, accounts, sessions, throttle, build queue and host, live logs, embedded worker and
-// publisher. Only the composition root (src/main/open-instance.ts) makes one.
+// catalog, accounts, sessions, throttle, build queue and host, live logs, embedded worker,
+// publisher and what its pushes share between their hooks. Only the composition root
+// (src/main/open-instance.ts) makes one.
 import type { PackageOwnersStore } from '../accounts/package-owners.js';
 import type { SessionStore } from '../accounts/session-store.js';
 import type { UserStore } from '../accounts/user-store.js';
@@ -16,6 +17,7 @@ import type { CommittedTree } from '../store/tree/committed-tree.js';
 import type { Store } from '../store/tree/store.js';
 import type { LocalBuildHost } from './builds/local-build-host.js';
 import type { Throttle } from './throttle.js';
+import type { PushState } from './pushed-archives.js';
 
 export interface AppContext {
   config: LoadedConfig;
@@ -39,6 +41,8 @@ export interface AppContext {
   worker: BuildWorker | null;
   /** pushes signed, encrypted artifacts to the configured FTP mirrors (src/publish) */
   publisher: Publisher;
+  /** what a push's pre-receive hands its post-receive, and the one-at-a-time submit of commits (handle-push.ts) */
+  pushes: PushState;
   /** the base URL users reach this instance at (known once the server listens) */
   publicUrl: string;
   close(): Promise<void>;

@@ -14,11 +14,7 @@ import { repoDir } from '../repos/repo-paths.js';
 import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
 import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
-import { AsyncMutex } from '../lib/async-mutex.js';
-import { PushedArchives } from './pushed-archives.js';
 
-/** The archives pre-receive checked, with their manifests, for post-receive to submit (one a pushed commit). */
-const pushedArchives = new PushedArchives();
 
 /** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
 const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_manifest', 'bad_request', 'name_mismatch', 'version_mismatch'];
@@ -29,7 +25,7 @@ async function checkTree(ctx: AppContext, req: HookRequest, update: RefUpdate): 
     const gitdir = repoDir(ctx.layout.repos, req.repo);
     const tgz = await archiveCommit(gitdir, update.new, undefined, req.quarantine);
     const manifest = await checkPortpkg(ctx.config.portpkg, tgz, req.repo, versionOfRef(update.ref) ?? undefined);
-    pushedArchives.put(gitdir, update.new, { tgz, manifest });
+    ctx.pushes.archives.put(gitdir, update.new, { tgz, manifest });
     return null;
   } catch (e) {
     if (!isMorphuxError(e) || !TREE_REFUSALS.includes(e.code)) throw e;
@@ -63,15 +59,13 @@ export async function preReceive(ctx: AppContext, req: HookRequest): Promise<Hoo
   return { ok, messages: verdict.refusals.map(refusalLine) };
 }
 
-const submitting = new AsyncMutex(); // one commit at a time: the idempotency check and the submit agree
-
 /** The submission of a commit pushed to a version branch, made once. */
 export async function submitCommit(ctx: AppContext, repo: string, ref: string, commit: string, submitter: string): Promise<{ pkgid: number; created: boolean }> {
-  return submitting.run(async () => {
+  return ctx.pushes.submitting.run(async () => {
     const existing = (await readPortIndex(ctx.store, repo))?.submissions.find((s) => s.commit === commit);
     if (existing) return { pkgid: existing.pkgid, created: false };
     const gitdir = repoDir(ctx.layout.repos, repo);
-    const checked = pushedArchives.take(gitdir, commit);
+    const checked = ctx.pushes.archives.take(gitdir, commit);
     const info = await submitPortpkg(ctx, {
       tgz: checked?.tgz ?? (await archiveCommit(gitdir, commit)), checked: checked?.manifest,
       submitter, source: { type: 'git', repo, ref, commit }, expectName: repo, expectVersion: versionOfRef(ref) ?? undefined,
