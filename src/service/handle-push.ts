@@ -15,7 +15,6 @@ import { versionOfRef } from '../domain/version.js';
 import type { AppContext } from './app-context.js';
 import { checkPortpkg, pkgurl, submitPortpkg } from './submit-portpkg.js';
 
-
 /** What the pusher is told about a tree that cannot become a submission (anything else is ours). */
 const TREE_REFUSALS: ErrorCode[] = ['too_large', 'unsafe_archive', 'invalid_manifest', 'bad_request', 'name_mismatch', 'version_mismatch'];
 
