@@ -25,6 +25,12 @@ export class GitObjectReader {
   private proc: GitProcess | null = null;
   private pending: Pending[] = [];
   private buf: Buffer = Buffer.alloc(0);
+  /** chunks received after buf, joined to it only once `need` bytes are there: joining at every
+   *  chunk copied a large blob over and over (a 30 MB blob read at 24 MiB/s) */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** bytes buf must hold before drain can take the next object (0: any new byte may do) */
+  private need = 0;
 
   constructor(private readonly gitDir: string) {}
 
@@ -32,13 +38,21 @@ export class GitObjectReader {
     if (this.proc) return this.proc;
     const p = spawnGit(['--git-dir', this.gitDir, 'cat-file', '--batch'], { stderr: 'ignore' });
     p.stdout!.on('data', (chunk: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.parts.push(chunk);
+      this.partsBytes += chunk.length;
+      if (this.buf.length + this.partsBytes < this.need) return;
+      this.buf = this.buf.length || this.parts.length > 1 ? Buffer.concat([this.buf, ...this.parts]) : chunk;
+      this.parts = [];
+      this.partsBytes = 0;
       this.drain();
     });
     const fail = (e: Error) => {
       if (this.proc !== p) return;
       this.proc = null;
       this.buf = Buffer.alloc(0);
+      this.parts = [];
+      this.partsBytes = 0;
+      this.need = 0;
       for (const q of this.pending.splice(0)) q.reject(e);
     };
     p.then(() => fail(new Error('git cat-file exited')), fail);
@@ -48,6 +62,7 @@ export class GitObjectReader {
   }
 
   private drain(): void {
+    this.need = 0;
     for (;;) {
       const nl = this.buf.indexOf(10);
       if (nl < 0 || this.pending.length === 0) return;
@@ -60,7 +75,10 @@ export class GitObjectReader {
       }
       const [oid, type, sizeText] = header.split(' ');
       const size = Number(sizeText);
-      if (this.buf.length < nl + 1 + size + 1) return; // wait for the rest
+      if (this.buf.length < nl + 1 + size + 1) {
+        this.need = nl + 1 + size + 1; // wait for the rest
+        return;
+      }
       const data = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
       this.buf = this.buf.subarray(nl + 1 + size + 1);
       this.pending.shift()!.resolve({ oid, type: type as GitObject['type'], data });
