@@ -57,6 +57,13 @@ describe('store fast-importer (one git fast-import for many commits)', () => {
     expect(await git(root, 'show', 'HEAD:b')).to.equal('b');
   });
 
+  it('leaves no listener behind on its stdin when a commit waits for it to drain', async () => {
+    const big = 'x'.repeat(4 << 20); // more than a pipe holds: every commit waits for 'drain'
+    for (let i = 0; i < 15; i++) expect(await commit(`big ${i}`, { 'big': big + i })).to.equal(true);
+    const stdin = (importer as unknown as { running: { stdin: import('node:stream').Writable } }).running.stdin;
+    for (const event of ['drain', 'close', 'error']) expect(stdin.listenerCount(event), event).to.be.below(4);
+  });
+
   it('leaves the branch where it was when the tree is the parent\'s', async () => {
     await commit('one', { 'a.json': '1' });
     const head = readHead(root).commit;

@@ -75,7 +75,15 @@ export class FastImporter {
     hold(r, true);
     const send: Send = async (chunk) => {
       if (r.ended) throw this.failure(r);
-      if (!r.stdin.write(chunk)) await Promise.race([once(r.stdin, 'drain'), once(r.stdin, 'close')]);
+      if (r.stdin.write(chunk)) return;
+      // whichever comes first; the other's listeners are taken off (the process lives for many
+      // commits, and each wait left a 'close' and an 'error' listener on its stdin)
+      const waited = new AbortController();
+      try {
+        await Promise.race([once(r.stdin, 'drain', { signal: waited.signal }), once(r.stdin, 'close', { signal: waited.signal })]);
+      } finally {
+        waited.abort();
+      }
     };
     try {
       if (!from) await send(`reset ${ref}\n\n`); // a root commit, whatever the process last had
