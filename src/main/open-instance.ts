@@ -21,7 +21,7 @@ import { PortCatalog } from '../store/catalog/port-catalog.js';
 import { Store } from '../store/tree/store.js';
 import { dataLayout, type DataLayout } from '../config/data-layout.js';
 import { eligibleCandidates, eligibleEntries } from '../service/eligible-candidates.js';
-import { newPushState } from '../service/pushed-archives.js';
+import { newPushState } from '../service/push-state.js';
 import { Throttle } from '../service/throttle.js';
 import { LocalBuildHost } from '../service/builds/local-build-host.js';
 import type { AppContext } from '../service/app-context.js';

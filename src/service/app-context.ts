@@ -17,7 +17,7 @@ import type { CommittedTree } from '../store/tree/committed-tree.js';
 import type { Store } from '../store/tree/store.js';
 import type { LocalBuildHost } from './builds/local-build-host.js';
 import type { Throttle } from './throttle.js';
-import type { PushState } from './pushed-archives.js';
+import type { PushState } from './push-state.js';
 
 export interface AppContext {
   config: LoadedConfig;

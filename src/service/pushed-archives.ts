@@ -3,21 +3,8 @@
 // the bytes checked in quarantine are the bytes the submission is made of, and a push archives and
 // checks each commit once (~20 ms archiving and 3-8 ms checking of every push's post-receive).
 // Bounded: a few entries, a total size, a short life; a miss archives and checks again. Each
-// instance has its own, with the mutex its commits are submitted under (AppContext.pushes).
+// instance has its own (push-state.ts).
 import type { Manifest } from '../domain/manifest.js';
-import { AsyncMutex } from '../lib/async-mutex.js';
-
-/** An instance's push state (AppContext.pushes), shared by its hooks (handle-push.ts). */
-export interface PushState {
-  /** the archives pre-receive checked, with their manifests, for post-receive to submit (one a pushed commit) */
-  archives: PushedArchives;
-  /** one commit submitted at a time: the idempotency check and the submit agree */
-  submitting: AsyncMutex;
-}
-
-export function newPushState(): PushState {
-  return { archives: new PushedArchives(), submitting: new AsyncMutex() };
-}
 
 /** A commit's archive and the manifest checkPortpkg returned for exactly these bytes. */
 export interface CheckedArchive {
